@@ -1,0 +1,121 @@
+"""The ASGI application: webhooks and health. ``uvicorn app:app`` serves it."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import timedelta
+
+from fastapi import FastAPI, Request, status
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from bot import telegram, whatsapp
+from bot.deps import DatabaseDep
+from handlers.dispatch import Dispatcher
+from handlers.router import Router, RouterConfig
+from storage.db import Database, redact_url
+from storage.migrate import pending
+from wlcc.logging import configure_logging
+from wlcc.settings import Settings, load_settings
+
+log = logging.getLogger("wlcc")
+
+
+class NotMigrated(RuntimeError):
+    pass
+
+
+def _secrets(settings: Settings) -> list[str]:
+    values = [
+        settings.telegram_bot_token,
+        settings.telegram_webhook_secret,
+        settings.twilio_auth_token,
+    ]
+    return [v.get_secret_value() for v in values if v is not None]
+
+
+def create_app(settings: Settings | None = None, *, scheduler: bool | None = None) -> FastAPI:
+    """Build the app. Settings are read at start-up when not given (so import never fails)."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        conf = settings or load_settings()
+        configure_logging(conf.wlcc_log_level, _secrets(conf))
+        db = Database(conf.database_url)
+        if pending(db.engine, conf.database_url):
+            db.dispose()
+            raise NotMigrated(
+                f"The database {redact_url(conf.database_url)} is not migrated. "
+                "Run `wlcc db upgrade` (or start with `wlcc serve`, which migrates first)."
+            )
+        router = Router(
+            db,
+            RouterConfig(
+                session_timeout=timedelta(minutes=conf.wlcc_session_timeout_minutes),
+                zone=conf.timezone,
+                default_language=conf.wlcc_default_language,
+            ),
+        )
+        app.state.settings = conf
+        app.state.db = db
+        app.state.dispatcher = Dispatcher(router)
+        app.state.telegram = None
+        app.state.whatsapp = None
+        if conf.telegram_enabled:
+            app.state.telegram = telegram.TelegramChannel(conf)
+            await app.state.telegram.start()
+            log.info("Telegram channel on (API %s)", conf.telegram_api_base_url)
+        else:
+            log.warning("Telegram channel off: TELEGRAM_BOT_TOKEN is not set")
+        if conf.whatsapp_enabled:
+            app.state.whatsapp = whatsapp.WhatsAppChannel(conf)
+            await app.state.whatsapp.start()
+            log.info("WhatsApp channel on (API %s)", conf.twilio_api_base_url)
+        else:
+            log.warning("WhatsApp channel off: %s not set", ", ".join(conf.whatsapp_missing))
+        sched = None
+        if scheduler if scheduler is not None else conf.wlcc_scheduler_enabled:
+            from scheduler import build_scheduler
+
+            sched = build_scheduler(db, conf)
+            sched.start()
+        log.info("WLCC bot ready on %s", redact_url(conf.database_url))
+        try:
+            yield
+        finally:
+            if sched is not None:
+                sched.shutdown(wait=False)
+            for channel in (app.state.telegram, app.state.whatsapp):
+                if channel is not None:
+                    await channel.close()
+            db.dispose()
+
+    app = FastAPI(title="WLCC bot", lifespan=lifespan, docs_url=None, redoc_url=None)
+    app.include_router(telegram.router)
+    app.include_router(whatsapp.router)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        return JSONResponse(
+            {"detail": "invalid request", "errors": len(exc.errors())},
+            status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
+        )
+
+    @app.get("/healthz")
+    def healthz(db: DatabaseDep) -> JSONResponse:
+        try:
+            db.ping()
+        except Exception as exc:
+            log.error("health check: database unreachable: %s", type(exc).__name__)
+            return JSONResponse(
+                {"status": "error", "database": "unreachable"},
+                status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
+            )
+        return JSONResponse({"status": "ok", "database": "ok"})
+
+    return app
+
+
+app = create_app()

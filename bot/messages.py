@@ -1,0 +1,84 @@
+"""Channel-neutral inbound and outbound message values."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    """One option offered to the user; ``payload`` comes back when it is picked."""
+
+    payload: str
+    label: str
+
+
+@dataclass(frozen=True, slots=True)
+class SharedContact:
+    """A contact card. ``user_id`` is the Telegram account it belongs to, when known."""
+
+    phone: str
+    first_name: str | None = None
+    user_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    latitude: float
+    longitude: float
+    address: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Media:
+    """A photo or file: a URL (Twilio) or a platform file id (Telegram)."""
+
+    ref: str
+    content_type: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Inbound:
+    """A message from a person, whatever channel it came on."""
+
+    channel: str  # "telegram", "whatsapp", "simulator"
+    address: str  # where replies go: Telegram chat id, WhatsApp "+62..." number
+    sender_id: str  # the platform's id of the person (Telegram user id, WhatsApp number)
+    platform_id: str  # Telegram update_id, Twilio MessageSid: unique per channel
+    received_at: datetime
+    text: str = ""
+    payload: str | None = None  # the payload of a pressed button
+    contact: SharedContact | None = None
+    location: Location | None = None
+    media: tuple[Media, ...] = ()
+    sender_name: str | None = None
+    phone: str | None = None  # E.164 when the channel itself proves the number (WhatsApp)
+
+    @property
+    def kind(self) -> str:
+        if self.payload is not None:
+            return "choice"
+        if self.contact is not None:
+            return "contact"
+        if self.location is not None:
+            return "location"
+        if self.media:
+            return "media"
+        return "text"
+
+    @property
+    def speaker_address(self) -> str:
+        return f"{self.channel}:{self.address}"
+
+
+@dataclass(frozen=True, slots=True)
+class Outbound:
+    """A reply or notice. Channels render ``choices`` as buttons or as a numbered list."""
+
+    text: str
+    choices: tuple[Choice, ...] = ()
+    media: tuple[Media, ...] = ()
+    request_contact: str | None = None  # label of a "share my phone number" button
+    hint: str | None = None  # how to answer a numbered list, where buttons are missing
+    meta: dict[str, str] = field(default_factory=dict, compare=False)

@@ -1,0 +1,42 @@
+"""Text rendering shared by channels without buttons and by long messages."""
+
+from __future__ import annotations
+
+from bot.messages import Outbound
+
+TELEGRAM_TEXT_LIMIT = 4096
+WHATSAPP_TEXT_LIMIT = 1600  # Twilio's limit for one WhatsApp message body
+
+
+def split_text(text: str, limit: int) -> list[str]:
+    """Split under ``limit`` characters, preferring paragraph, then line, then word breaks."""
+    text = text.strip()
+    if len(text) <= limit:
+        return [text] if text else []
+    parts: list[str] = []
+    rest = text
+    while len(rest) > limit:
+        window = rest[: limit + 1]
+        cut = -1
+        for sep in ("\n\n", "\n", " "):
+            cut = window.rfind(sep)
+            if cut > limit // 2:
+                break
+        if cut <= 0:
+            cut = limit
+        parts.append(rest[:cut].rstrip())
+        rest = rest[cut:].lstrip()
+    if rest:
+        parts.append(rest)
+    return parts
+
+
+def numbered_text(message: Outbound) -> str:
+    """Choices as a numbered list under the text, for WhatsApp and the simulator."""
+    if not message.choices:
+        return message.text
+    lines = [message.text, ""]
+    lines += [f"{i}. {choice.label}" for i, choice in enumerate(message.choices, start=1)]
+    if message.hint:
+        lines += ["", message.hint]
+    return "\n".join(lines)

@@ -1,0 +1,52 @@
+"""A channel for the terminal: chat with the bot without a phone (``wlcc chat``).
+
+It goes through the same router, dialogs and database as the webhooks. The simulated person
+writes from a phone number, like on WhatsApp, and sees choices as a numbered list.
+"""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+
+from bot.messages import Inbound, Location, Outbound
+from bot.render import numbered_text
+from handlers.router import Router
+from wlcc.formatting import utcnow
+
+CHANNEL = "simulator"
+
+
+class Simulator:
+    def __init__(self, router: Router, phone: str, name: str | None = None) -> None:
+        self.router = router
+        self.phone = phone
+        self.name = name
+        self._session = uuid.uuid4().hex[:8]
+        self._counter = itertools.count(1)
+
+    def inbound(self, text: str) -> Inbound:
+        location = None
+        # "/lokasi -2.97 104.76" shares a location pin, as a phone would.
+        if text.startswith(("/lokasi ", "/location ")):
+            try:
+                lat, lon = (float(x) for x in text.split()[1:3])
+                location, text = Location(lat, lon), ""
+            except ValueError:
+                pass
+        return Inbound(
+            channel=CHANNEL,
+            address=self.phone,
+            sender_id=self.phone,
+            platform_id=f"sim-{self._session}-{next(self._counter)}",
+            received_at=utcnow(),
+            text=text,
+            location=location,
+            sender_name=self.name,
+            phone=self.phone,
+        )
+
+    def send(self, text: str) -> list[str]:
+        """One line from the person; the bot's answers as they would read them."""
+        replies: list[Outbound] = self.router.handle(self.inbound(text)) or []
+        return [numbered_text(reply) for reply in replies]

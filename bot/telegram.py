@@ -1,0 +1,229 @@
+"""Telegram: the webhook that turns updates into neutral messages, and the sender of replies."""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Request, status
+from fastapi.responses import JSONResponse
+from telegram import (
+    Bot,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    Message,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+    Update,
+)
+from telegram.constants import ChatType
+from telegram.error import TelegramError
+from telegram.request import HTTPXRequest
+
+from bot.deps import DispatcherDep, SettingsDep
+from bot.http import read_body
+from bot.messages import Inbound, Location, Media, Outbound, SharedContact
+from bot.render import TELEGRAM_TEXT_LIMIT, split_text
+from wlcc.formatting import utcnow
+from wlcc.settings import Settings
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "telegram"
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 (a header name)
+CALLBACK_DATA_LIMIT = 64  # bytes, Bot API limit
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedUpdate:
+    inbound: Inbound | None
+    callback_query_id: str | None = None
+
+
+class TelegramChannel:
+    name = CHANNEL
+
+    def __init__(self, settings: Settings, *, pool_size: int = 32) -> None:
+        assert settings.telegram_bot_token is not None
+        assert settings.telegram_webhook_secret is not None
+        self.secret = settings.telegram_webhook_secret.get_secret_value()
+        self._request = HTTPXRequest(connection_pool_size=pool_size, read_timeout=15.0)
+        self.bot = Bot(
+            settings.telegram_bot_token.get_secret_value(),
+            base_url=settings.telegram_api_base_url,
+            request=self._request,
+            get_updates_request=HTTPXRequest(),
+        )
+
+    async def start(self) -> None:
+        # Only the HTTP pools: no getMe, so a start without network still serves WhatsApp.
+        await self._request.initialize()
+
+    async def close(self) -> None:
+        await self._request.shutdown()
+
+    def check_secret(self, given: str | None) -> bool:
+        return given is not None and hmac.compare_digest(given.encode(), self.secret.encode())
+
+    # --- inbound ---
+    def parse(self, data: dict[str, Any]) -> ParsedUpdate:
+        update = Update.de_json(data, self.bot)
+        platform_id = str(update.update_id)
+        query = update.callback_query
+        if query is not None:
+            msg = query.message
+            if msg is None or msg.chat.type != ChatType.PRIVATE or not query.data:
+                return ParsedUpdate(None, query.id)
+            inbound = Inbound(
+                channel=CHANNEL,
+                address=str(msg.chat.id),
+                sender_id=str(query.from_user.id),
+                platform_id=platform_id,
+                received_at=utcnow(),
+                payload=query.data,
+                sender_name=query.from_user.first_name,
+            )
+            return ParsedUpdate(inbound, query.id)
+        message = update.message
+        if message is None or message.chat.type != ChatType.PRIVATE or message.from_user is None:
+            return ParsedUpdate(None)  # edits, channel posts, groups, member updates...
+        return ParsedUpdate(self._from_message(message, platform_id))
+
+    def _from_message(self, message: Message, platform_id: str) -> Inbound | None:
+        sender = message.from_user
+        assert sender is not None
+        contact = None
+        if message.contact is not None:
+            contact = SharedContact(
+                phone=message.contact.phone_number,
+                first_name=message.contact.first_name,
+                user_id=message.contact.user_id,
+            )
+        location = None
+        if message.location is not None:
+            location = Location(message.location.latitude, message.location.longitude)
+        elif message.venue is not None:
+            location = Location(
+                message.venue.location.latitude,
+                message.venue.location.longitude,
+                address=message.venue.address,
+            )
+        media: tuple[Media, ...] = ()
+        if message.photo:
+            media = (Media(message.photo[-1].file_id, "image/jpeg"),)
+        elif message.document is not None:
+            media = (Media(message.document.file_id, message.document.mime_type),)
+        text = message.text or message.caption or ""
+        if not (text or contact or location or media):
+            return None  # stickers, voice notes... nothing we can answer to yet
+        return Inbound(
+            channel=CHANNEL,
+            address=str(message.chat.id),
+            sender_id=str(sender.id),
+            platform_id=platform_id,
+            received_at=utcnow(),
+            text=text,
+            contact=contact,
+            location=location,
+            media=media,
+            sender_name=sender.first_name,
+        )
+
+    async def answer_callback(self, query_id: str) -> None:
+        try:
+            await self.bot.answer_callback_query(query_id)
+        except TelegramError as exc:
+            log.warning("answerCallbackQuery failed: %s", exc)
+
+    # --- outbound ---
+    async def send(self, address: str, message: Outbound) -> list[int]:
+        """Send one message (split if long); returns the Telegram message ids. Raises on error."""
+        chat_id = int(address)
+        ids: list[int] = []
+        for item in message.media:
+            sent = await self.bot.send_photo(chat_id, photo=item.ref)
+            ids.append(sent.message_id)
+        chunks = split_text(message.text, TELEGRAM_TEXT_LIMIT) or [" "]
+        for i, chunk in enumerate(chunks):
+            last = i == len(chunks) - 1
+            sent = await self.bot.send_message(
+                chat_id, chunk, reply_markup=self._markup(message) if last else None
+            )
+            ids.append(sent.message_id)
+        return ids
+
+    def _markup(
+        self, message: Outbound
+    ) -> InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | None:
+        if message.request_contact:
+            return ReplyKeyboardMarkup(
+                [[KeyboardButton(message.request_contact, request_contact=True)]],
+                one_time_keyboard=True,
+                resize_keyboard=True,
+            )
+        if not message.choices:
+            return None
+        rows = []
+        for i, choice in enumerate(message.choices, start=1):
+            data = choice.payload
+            if len(data.encode()) > CALLBACK_DATA_LIMIT:
+                data = f"#{i}"
+            rows.append([InlineKeyboardButton(choice.label, callback_data=data)])
+        return InlineKeyboardMarkup(rows)
+
+    async def send_replies(self, inbound: Inbound, replies: list[Outbound]) -> None:
+        for reply in replies:
+            try:
+                await self.send(inbound.address, reply)
+            except TelegramError as exc:
+                log.warning("telegram reply to chat failed: %s", exc)
+                return
+
+
+# --- webhook ---
+
+router = APIRouter()
+
+
+def get_telegram(request: Request) -> TelegramChannel:
+    channel: TelegramChannel | None = getattr(request.app.state, "telegram", None)
+    if channel is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "the Telegram channel is not configured")
+    return channel
+
+
+TelegramDep = Annotated[TelegramChannel, Depends(get_telegram)]
+
+
+@router.post("/webhooks/telegram")
+async def telegram_webhook(
+    request: Request, channel: TelegramDep, dispatcher: DispatcherDep, settings: SettingsDep
+) -> JSONResponse:
+    if not channel.check_secret(request.headers.get(SECRET_HEADER)):
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "wrong or missing secret token")
+    body = await read_body(request, settings.wlcc_max_webhook_bytes)
+    try:
+        data = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, "body is not valid JSON") from None
+    if not isinstance(data, dict):
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, "an update is a JSON object")
+    update_id = data.get("update_id")
+    if not isinstance(update_id, int) or isinstance(update_id, bool):
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "update_id must be an integer")
+    try:
+        parsed = channel.parse(data)
+    except (TypeError, ValueError, KeyError, AttributeError) as exc:
+        log.info("malformed telegram update %s: %s", update_id, type(exc).__name__)
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT, "not a valid Telegram update"
+        ) from None
+    if parsed.callback_query_id is not None:
+        await channel.answer_callback(parsed.callback_query_id)
+    if parsed.inbound is not None:
+        await dispatcher.process(parsed.inbound, channel.send_replies)
+    return JSONResponse({"ok": True})

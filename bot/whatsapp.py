@@ -1,0 +1,232 @@
+"""WhatsApp through Twilio: the signed webhook and the REST sender."""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass
+from typing import Annotated, Any
+from urllib.parse import parse_qsl
+
+from fastapi import APIRouter, Depends, HTTPException, Request, status
+from fastapi.responses import Response
+from twilio.base.exceptions import TwilioException, TwilioRestException
+from twilio.http.async_http_client import AsyncTwilioHttpClient
+from twilio.http.response import Response as TwilioResponse
+from twilio.request_validator import RequestValidator
+from twilio.rest import Client
+from twilio.twiml.messaging_response import MessagingResponse
+
+from bot.deps import DispatcherDep, SettingsDep
+from bot.http import read_body
+from bot.messages import Inbound, Location, Media, Outbound
+from bot.render import WHATSAPP_TEXT_LIMIT, numbered_text, split_text
+from wlcc.formatting import utcnow
+from wlcc.phones import to_e164
+from wlcc.settings import Settings
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "whatsapp"
+SIGNATURE_HEADER = "X-Twilio-Signature"
+TWILIO_API = "https://api.twilio.com"
+MAX_MEDIA = 10
+
+
+class RebasedHttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]
+    """Twilio's async HTTP client, sending to ``TWILIO_API_BASE_URL`` instead of api.twilio.com."""
+
+    def __init__(self, base_url: str, timeout: float = 15.0) -> None:
+        super().__init__(timeout=timeout)
+        self.base_url = base_url.rstrip("/")
+
+    async def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> TwilioResponse:
+        if url.startswith(TWILIO_API):
+            url = self.base_url + url[len(TWILIO_API) :]
+        return await super().request(method, url, *args, **kwargs)
+
+
+@dataclass(frozen=True, slots=True)
+class SentMessage:
+    sid: str
+    status: str | None
+
+
+class WhatsAppChannel:
+    name = CHANNEL
+
+    def __init__(self, settings: Settings) -> None:
+        assert settings.twilio_account_sid and settings.twilio_auth_token
+        assert settings.twilio_whatsapp_from
+        self.settings = settings
+        self.sender = settings.twilio_whatsapp_from
+        self.validator = RequestValidator(settings.twilio_auth_token.get_secret_value())
+        self.http: RebasedHttpClient | None = None
+        self.client: Client | None = None
+
+    async def start(self) -> None:
+        # aiohttp wants its session created inside the running event loop.
+        self.http = RebasedHttpClient(self.settings.twilio_api_base_url)
+        auth = self.settings.twilio_auth_token
+        assert auth is not None
+        self.client = Client(
+            self.settings.twilio_account_sid, auth.get_secret_value(), http_client=self.http
+        )
+
+    async def close(self) -> None:
+        if self.http is not None:
+            await self.http.close()
+            self.http = None
+
+    # --- inbound ---
+    def public_url(self, request: Request) -> str:
+        """The URL Twilio signed: as the platform called it, even behind a proxy."""
+        base = self.settings.public_base_url
+        if not base:
+            return str(request.url)
+        url = base.rstrip("/") + request.url.path
+        if request.url.query:
+            url += "?" + request.url.query
+        return url
+
+    def check_signature(self, request: Request, params: dict[str, str]) -> bool:
+        signature = request.headers.get(SIGNATURE_HEADER)
+        if not signature:
+            return False
+        return bool(self.validator.validate(self.public_url(request), params, signature))
+
+    def parse(self, form: dict[str, str]) -> Inbound:
+        """A neutral message from Twilio's inbound form; ValueError when it is not one."""
+        sid = form.get("MessageSid") or form.get("SmsMessageSid")
+        sender = form.get("From", "")
+        if not sid:
+            raise ValueError("MessageSid is missing")
+        if not sender.startswith("whatsapp:"):
+            raise ValueError("From must be a whatsapp: address")
+        phone = to_e164(sender)
+        if phone is None:
+            raise ValueError("From is not a valid phone number")
+        location = None
+        if form.get("Latitude") or form.get("Longitude"):
+            lat = float(form.get("Latitude", "nan"))
+            lon = float(form.get("Longitude", "nan"))
+            if not (math.isfinite(lat) and math.isfinite(lon)) or abs(lat) > 90 or abs(lon) > 180:
+                raise ValueError("Latitude/Longitude out of range")
+            location = Location(lat, lon, address=form.get("Address") or form.get("Label"))
+        try:
+            count = int(form.get("NumMedia", "0") or "0")
+        except ValueError:
+            raise ValueError("NumMedia must be a number") from None
+        media = tuple(
+            Media(form[f"MediaUrl{i}"], form.get(f"MediaContentType{i}"))
+            for i in range(min(max(count, 0), MAX_MEDIA))
+            if form.get(f"MediaUrl{i}")
+        )
+        payload = form.get("ButtonPayload") or None
+        return Inbound(
+            channel=CHANNEL,
+            address=phone,
+            sender_id=phone,
+            platform_id=sid,
+            received_at=utcnow(),
+            text=form.get("Body", ""),
+            payload=payload,
+            location=location,
+            media=media,
+            sender_name=form.get("ProfileName") or None,
+            phone=phone,
+        )
+
+    # --- outbound ---
+    async def send(self, address: str, message: Outbound) -> list[SentMessage]:
+        """Send one message (split over Twilio's body limit). Raises TwilioException on error."""
+        assert self.client is not None, "WhatsAppChannel.start() was not awaited"
+        chunks = split_text(numbered_text(message), WHATSAPP_TEXT_LIMIT) or [" "]
+        media_urls = [m.ref for m in message.media if m.ref.startswith(("http://", "https://"))]
+        callback = None
+        if self.settings.public_base_url:
+            callback = self.settings.public_base_url.rstrip("/") + "/webhooks/whatsapp/status"
+        sent: list[SentMessage] = []
+        for i, chunk in enumerate(chunks):
+            kwargs: dict[str, Any] = {
+                "from_": self.sender,
+                "to": f"whatsapp:{address}",
+                "body": chunk,
+            }
+            if i == 0 and media_urls:
+                kwargs["media_url"] = media_urls
+            if callback:
+                kwargs["status_callback"] = callback
+            result = await self.client.messages.create_async(**kwargs)
+            sent.append(SentMessage(result.sid, result.status))
+        return sent
+
+    async def send_replies(self, inbound: Inbound, replies: list[Outbound]) -> None:
+        for reply in replies:
+            try:
+                await self.send(inbound.address, reply)
+            except TwilioRestException as exc:
+                log.warning(
+                    "whatsapp reply failed: Twilio error %s (HTTP %s)", exc.code, exc.status
+                )
+                return
+            except (TwilioException, OSError) as exc:
+                log.warning("whatsapp reply failed: %s", type(exc).__name__)
+                return
+
+
+# --- webhook ---
+
+router = APIRouter()
+
+
+def get_whatsapp(request: Request) -> WhatsAppChannel:
+    channel: WhatsAppChannel | None = getattr(request.app.state, "whatsapp", None)
+    if channel is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "the WhatsApp channel is not configured")
+    return channel
+
+
+WhatsAppDep = Annotated[WhatsAppChannel, Depends(get_whatsapp)]
+
+
+async def _signed_form(request: Request, channel: WhatsAppChannel, limit: int) -> dict[str, str]:
+    content_type = request.headers.get("content-type", "")
+    if not content_type.startswith("application/x-www-form-urlencoded"):
+        raise HTTPException(status.HTTP_415_UNSUPPORTED_MEDIA_TYPE, "expected a form post")
+    body = await read_body(request, limit)
+    try:
+        pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, strict_parsing=False)
+    except (UnicodeDecodeError, ValueError):
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, "body is not a valid form") from None
+    form = dict(pairs)
+    if not channel.check_signature(request, form):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "invalid Twilio signature")
+    return form
+
+
+def _twiml() -> Response:
+    return Response(str(MessagingResponse()), media_type="text/xml")
+
+
+@router.post("/webhooks/whatsapp")
+async def whatsapp_webhook(
+    request: Request, channel: WhatsAppDep, dispatcher: DispatcherDep, settings: SettingsDep
+) -> Response:
+    form = await _signed_form(request, channel, settings.wlcc_max_webhook_bytes)
+    try:
+        inbound = channel.parse(form)
+    except ValueError as exc:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from None
+    await dispatcher.process(inbound, channel.send_replies)
+    return _twiml()
+
+
+@router.post("/webhooks/whatsapp/status", status_code=status.HTTP_204_NO_CONTENT)
+async def whatsapp_status(request: Request, channel: WhatsAppDep, settings: SettingsDep) -> None:
+    form = await _signed_form(request, channel, settings.wlcc_max_webhook_bytes)
+    sid = form.get("MessageSid")
+    state = form.get("MessageStatus")
+    if not sid or not state:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, "MessageSid and MessageStatus required")
+    log.info("whatsapp status %s for %s (error %s)", state, sid, form.get("ErrorCode") or "-")

@@ -1,0 +1,1 @@
+"""Multi-step dialogs, one file each; :mod:`conversations.engine` discovers them."""

@@ -1,0 +1,176 @@
+"""The conversation engine: dialogs, their registry and the per-turn context.
+
+A dialog is one class in one file of this package, registered with :func:`register`. It sees a
+:class:`Turn` (what the person sent, with any picked choice already resolved) and answers through
+the :class:`Context` (``ctx.say``, ``ctx.ask``, ``ctx.goto``, ``ctx.finish``). Its state
+(``ctx.step`` and ``ctx.data``) is saved in the database between messages.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, ClassVar, TypeVar
+from zoneinfo import ZoneInfo
+
+from sqlmodel import Session
+
+from bot.messages import Choice, Inbound, Location, Media, Outbound, SharedContact
+from storage.models import Conversation, Identity
+from wlcc.formatting import DEFAULT_ZONE
+from wlcc.i18n import Translator
+
+
+@dataclass(frozen=True, slots=True)
+class Turn:
+    """What the person sent this time, as a dialog sees it."""
+
+    text: str
+    choice: str | None = None  # payload of the picked choice (button, number or label)
+    contact: SharedContact | None = None
+    location: Location | None = None
+    media: tuple[Media, ...] = ()
+    sender_id: str = ""
+
+    @classmethod
+    def of(cls, inbound: Inbound, choice: str | None) -> Turn:
+        return cls(
+            text=inbound.text.strip(),
+            choice=choice,
+            contact=inbound.contact,
+            location=inbound.location,
+            media=inbound.media,
+            sender_id=inbound.sender_id,
+        )
+
+
+@dataclass(slots=True)
+class Speaker:
+    """Who is writing: the chat identity and the key their conversation is stored under."""
+
+    identity: Identity
+    key: str
+    channel: str
+    language: str
+    roles: frozenset[str] = frozenset()
+
+
+@dataclass
+class Context:
+    session: Session
+    speaker: Speaker
+    conversation: Conversation
+    now: datetime
+    zone: ZoneInfo = DEFAULT_ZONE
+    replies: list[Outbound] = field(default_factory=list)
+    t: Translator = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.t = Translator(self.speaker.language)
+
+    # --- answering ---
+    def say(self, text: str, choices: Iterable[Choice] = (), **extra: Any) -> None:
+        options = tuple(choices)
+        if options and "hint" not in extra:
+            extra["hint"] = self.t("choices.hint", count=len(options))
+        self.replies.append(Outbound(text=text, choices=options, **extra))
+
+    def ask(self, text: str, choices: Iterable[Choice] = (), **extra: Any) -> None:
+        """Say and wait for the answer in the current dialog."""
+        self.say(text, choices, **extra)
+
+    def set_language(self, language: str) -> None:
+        self.speaker.language = language
+        self.t = Translator(language)
+
+    # --- dialog state ---
+    @property
+    def dialog(self) -> str | None:
+        return self.conversation.dialog
+
+    @property
+    def step(self) -> str | None:
+        return self.conversation.step
+
+    @property
+    def data(self) -> dict[str, Any]:
+        return self.conversation.data
+
+    def begin(self, dialog: str, step: str = "start") -> None:
+        self.conversation.dialog = dialog
+        self.conversation.step = step
+        self.conversation.data = {}
+
+    def goto(self, step: str) -> None:
+        self.conversation.step = step
+
+    def finish(self) -> None:
+        self.conversation.dialog = None
+        self.conversation.step = None
+        self.conversation.data = {}
+
+
+class Dialog:
+    """Base of every dialog. Subclasses set the class attributes and override the hooks."""
+
+    name: ClassVar[str]
+    #: Words that start the dialog (canonical, upper case; typos are forgiven by the router).
+    keywords: ClassVar[tuple[str, ...]] = ()
+    #: Catalog keys of the main-menu label and the BANTUAN line; None hides it from both.
+    menu_key: ClassVar[str | None] = None
+    help_key: ClassVar[str | None] = None
+    menu_order: ClassVar[int] = 100
+
+    def allowed(self, ctx: Context) -> bool:
+        """Whether this speaker may use the dialog (and see it in MENU and BANTUAN)."""
+        return True
+
+    def start(self, ctx: Context, args: str) -> None:
+        raise NotImplementedError
+
+    def handle(self, ctx: Context, turn: Turn) -> bool:
+        """Answer a turn inside the dialog; False lets the router try top-level keywords."""
+        raise NotImplementedError
+
+    def reprompt(self, ctx: Context) -> None:
+        """Said when a turn was not understood inside the dialog."""
+        ctx.say(ctx.t("dialog.not_understood"))
+
+
+REGISTRY: dict[str, Dialog] = {}
+
+
+D = TypeVar("D", bound=type[Dialog])
+
+
+def register(cls: D) -> D:
+    if cls.name in REGISTRY:
+        raise RuntimeError(f"dialog {cls.name!r} registered twice")
+    REGISTRY[cls.name] = cls()
+    return cls
+
+
+def discover() -> dict[str, Dialog]:
+    """Import every module of this package so its dialogs register themselves."""
+    package = importlib.import_module(__package__ or "conversations")
+    for module in pkgutil.iter_modules(package.__path__):
+        if not module.name.startswith("_") and module.name != "engine":
+            importlib.import_module(f"{package.__name__}.{module.name}")
+    return REGISTRY
+
+
+def menu_dialogs(ctx: Context) -> list[Dialog]:
+    dialogs = [d for d in discover().values() if d.menu_key and d.allowed(ctx)]
+    return sorted(dialogs, key=lambda d: (d.menu_order, d.name))
+
+
+def keyword_index() -> dict[str, str]:
+    """Every starting keyword -> dialog name."""
+    index: dict[str, str] = {}
+    for dialog in discover().values():
+        for word in dialog.keywords:
+            index[word.upper()] = dialog.name
+    return index

@@ -1,0 +1,167 @@
+"""Forgiving keyword and choice matching for people who type on small phones.
+
+"sldo", "Saldo!", "cek saldo" and "SALDO" all mean SALDO; "2", "2.", "2️⃣" pick the second
+choice; typing (most of) a choice's label picks it too.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from rapidfuzz import fuzz, process
+from rapidfuzz.distance import DamerauLevenshtein
+
+# Words people put around a keyword ("cek saldo", "mau lapor dong", "show my menu").
+FILLER = frozenset(
+    [
+        "cek",
+        "check",
+        "lihat",
+        "liat",
+        "mau",
+        "ingin",
+        "minta",
+        "saya",
+        "aku",
+        "sy",
+        "dong",
+        "donk",
+        "ya",
+        "yah",
+        "kak",
+        "bu",
+        "ibu",
+        "pak",
+        "info",
+        "please",
+        "pls",
+        "show",
+        "my",
+        "the",
+        "see",
+        "i",
+        "want",
+        "to",
+        "tolong",
+    ]
+)
+
+_NON_WORD = re.compile(r"[^\w\s-]+")
+_SPACE = re.compile(r"\s+")
+_NUMBER = re.compile(r"^(?:no|nomor|pilih|pilihan|number)?\s*(\d{1,3})$")
+
+
+def normalize(text: str) -> str:
+    """Lower case, accents and punctuation removed, spaces folded."""
+    text = unicodedata.normalize("NFKD", text)
+    text = "".join(c for c in text if not unicodedata.combining(c))
+    text = _NON_WORD.sub(" ", text.lower())
+    return _SPACE.sub(" ", text.replace("_", " ")).strip()
+
+
+def max_edits(word: str) -> int:
+    """How many typos a word of this length may carry and still be recognised."""
+    if len(word) <= 3:
+        return 0
+    if len(word) <= 6:
+        return 1
+    return 2
+
+
+def _close(word: str, candidate: str) -> int | None:
+    """Damerau-Levenshtein distance when within the allowance, else None."""
+    limit = max_edits(candidate)
+    distance = DamerauLevenshtein.distance(word, candidate, score_cutoff=limit)
+    return distance if distance <= limit else None
+
+
+@dataclass(frozen=True, slots=True)
+class KeywordMatch:
+    keyword: str  # canonical, upper case
+    args: str  # what followed the keyword in the original text
+    exact: bool
+
+
+def match_keyword(
+    text: str, keywords: Sequence[str], *, strict: bool = False
+) -> KeywordMatch | None:
+    """Find a keyword in ``text``.
+
+    Loose (no dialog is waiting): the keyword may follow filler words and be followed by
+    arguments ("STATUS A-12"). Strict (a dialog is waiting for free text): the message must be
+    just the keyword, so a sentence that merely contains "bantuan" is not taken as BANTUAN.
+    """
+    words = normalize(text).split()
+    if not words:
+        return None
+    original = text.strip().split()
+    phrases = sorted(
+        ((k.upper(), normalize(k).split()) for k in keywords), key=lambda kw: -len(kw[1])
+    )
+    start = 0
+    while start < len(words) and words[start] in FILLER and start < len(words) - 1:
+        start += 1
+    if strict:
+        start = 0 if len(words) <= 3 else len(words)
+    window = words[start : start + 4]
+    best: tuple[int, int, str, int] | None = None  # (distance, -length, keyword, consumed)
+    for keyword, parts in phrases:
+        n = len(parts)
+        if n > len(window):
+            continue
+        candidate = window[:n]
+        if strict and len(words) - start != n:
+            continue
+        total = 0
+        for got, want in zip(candidate, parts, strict=True):
+            d = 0 if got == want else _close(got, want)
+            if d is None:
+                break
+            total += d
+        else:
+            rank = (total, -n, keyword, n)
+            if best is None or rank < best:
+                best = rank
+    if best is None:
+        return None
+    distance, _, keyword, consumed = best
+    # Map the position back onto the original text to keep the argument's case ("STATUS A-12").
+    skip = start + consumed
+    args = " ".join(original[skip:]) if len(original) == len(words) else ""
+    if len(original) != len(words):
+        args = " ".join(words[skip:]).upper()
+    return KeywordMatch(keyword=keyword, args=args, exact=distance == 0)
+
+
+def pick_number(text: str, count: int) -> int | None:
+    """The 0-based index chosen by typing a number, or None."""
+    if count <= 0:
+        return None
+    match = _NUMBER.match(normalize(text))
+    if not match:
+        return None
+    index = int(match.group(1)) - 1
+    return index if 0 <= index < count else None
+
+
+def is_number(text: str) -> bool:
+    return bool(_NUMBER.match(normalize(text)))
+
+
+def pick_label(text: str, labels: Mapping[str, str]) -> str | None:
+    """The payload whose label the text names (forgiving typos), or None."""
+    wanted = normalize(text)
+    if len(wanted) < 2 or not labels:
+        return None
+    names = {payload: normalize(label) for payload, label in labels.items()}
+    for payload, name in names.items():
+        if wanted == name:
+            return payload
+    found = process.extractOne(wanted, names, scorer=fuzz.WRatio, score_cutoff=88)
+    if found is None:
+        return None
+    _, _, payload = found
+    return str(payload)

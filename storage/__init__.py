@@ -1,0 +1,1 @@
+"""Tables, sessions and the domain operations on them. Imports nothing above it."""

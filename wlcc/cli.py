@@ -1,0 +1,202 @@
+"""The ``wlcc`` console command."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from wlcc.settings import Settings, SettingsError, load_settings
+
+app = typer.Typer(
+    help="WLCC bot: chat service of the Women's Led Community Center.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+telegram_app = typer.Typer(help="Telegram set-up.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(telegram_app, name="telegram")
+
+console = Console()
+err = Console(stderr=True)
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except SettingsError as exc:
+        err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
+
+
+def _fail(message: str, code: int = 1) -> typer.Exit:
+    err.print(f"[red]{message}[/red]")
+    return typer.Exit(code)
+
+
+def _upgrade(settings: Settings) -> None:
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from storage.db import redact_url
+    from storage.migrate import upgrade
+
+    try:
+        upgrade(settings.database_url)
+    except SQLAlchemyError as exc:
+        raise _fail(
+            f"Cannot migrate {redact_url(settings.database_url)}: {type(exc).__name__}: "
+            f"{str(exc).splitlines()[0]}"
+        ) from None
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Create or update the tables (safe to run again)."""
+    from storage.db import redact_url
+
+    settings = _settings()
+    _upgrade(settings)
+    console.print(f"Database {redact_url(settings.database_url)} is up to date.")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    migrate: Annotated[bool, typer.Option(help="Run `db upgrade` first.")] = True,
+) -> None:
+    """Serve the webhooks (migrates the database first)."""
+    import uvicorn
+
+    settings = _settings()
+    if migrate:
+        _upgrade(settings)
+    uvicorn.run("app:app", host=host, port=port, proxy_headers=True, log_config=None)
+
+
+@app.command()
+def demo() -> None:
+    """Prepare the embedded database with demo data to try the bot."""
+    from storage.db import Database
+    from storage.demo import seed_demo
+
+    settings = _settings()
+    _upgrade(settings)
+    db = Database(settings.database_url)
+    try:
+        with db.transaction() as session:
+            counts = seed_demo(session)
+    finally:
+        db.dispose()
+    summary = ", ".join(f"{n} {what}" for what, n in counts.items())
+    console.print(f"Demo data ready ({summary}). Try it: [bold]wlcc chat[/bold]")
+
+
+@app.command()
+def chat(
+    phone: Annotated[str, typer.Option(help="The phone number you write from.")] = "+6281200000001",
+    name: Annotated[str, typer.Option(help="Your name as the platform would show it.")] = "Tamu",
+) -> None:
+    """Chat with the bot in this terminal, as if from WhatsApp (no phone needed)."""
+    from datetime import timedelta
+
+    from bot.simulator import Simulator
+    from handlers.router import Router, RouterConfig
+    from storage.db import Database
+    from storage.migrate import pending
+    from wlcc.phones import to_e164
+
+    settings = _settings()
+    number = to_e164(phone)
+    if number is None:
+        raise _fail(f"Not a valid phone number: {phone}", 2)
+    db = Database(settings.database_url)
+    if pending(db.engine, settings.database_url):
+        _upgrade(settings)
+    router = Router(
+        db,
+        RouterConfig(
+            session_timeout=timedelta(minutes=settings.wlcc_session_timeout_minutes),
+            zone=settings.timezone,
+            default_language=settings.wlcc_default_language,
+        ),
+    )
+    sim = Simulator(router, number, name)
+    interactive = sys.stdin.isatty()
+    if interactive:
+        console.print(
+            f"[dim]Chatting as {number}. Type MENU to start, /keluar to quit, "
+            "/lokasi LAT LON to share a location.[/dim]"
+        )
+    try:
+        while True:
+            try:
+                line = console.input("[bold green]Anda>[/bold green] ") if interactive else input()
+            except EOFError:
+                break
+            if line.strip() in ("/keluar", "/quit", "/exit"):
+                break
+            if not interactive:
+                console.print(f"Anda> {line}", highlight=False, markup=False)
+            for reply in sim.send(line):
+                console.print("[bold cyan]WLCC>[/bold cyan] ", end="")
+                console.print(reply, highlight=False, markup=False)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        db.dispose()
+
+
+@telegram_app.command("set-webhook")
+def telegram_set_webhook(
+    url: Annotated[
+        str | None, typer.Argument(help="Webhook URL; default PUBLIC_BASE_URL/webhooks/telegram")
+    ] = None,
+) -> None:
+    """Tell Telegram where to deliver updates, with the secret token."""
+    settings = _settings()
+    if not settings.telegram_enabled:
+        raise _fail("TELEGRAM_BOT_TOKEN is not set.", 2)
+    if url is None:
+        if not settings.public_base_url:
+            raise _fail("Give the URL or set PUBLIC_BASE_URL.", 2)
+        url = settings.public_base_url.rstrip("/") + "/webhooks/telegram"
+    if not url.startswith("https://"):
+        err.print("[yellow]Telegram only delivers webhooks to https:// URLs.[/yellow]")
+
+    async def run() -> bool:
+        from telegram import Bot
+        from telegram.error import TelegramError
+
+        assert settings.telegram_bot_token is not None
+        assert settings.telegram_webhook_secret is not None
+        bot = Bot(
+            settings.telegram_bot_token.get_secret_value(),
+            base_url=settings.telegram_api_base_url,
+        )
+        try:
+            async with bot:
+                return await bot.set_webhook(
+                    url,
+                    secret_token=settings.telegram_webhook_secret.get_secret_value(),
+                    allowed_updates=["message", "callback_query"],
+                    drop_pending_updates=False,
+                )
+        except TelegramError as exc:
+            raise _fail(f"Telegram refused: {exc}") from None
+
+    if not asyncio.run(run()):
+        raise _fail("Telegram did not accept the webhook.")
+    console.print(f"Telegram webhook set to {url}")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

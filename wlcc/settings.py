@@ -1,0 +1,150 @@
+"""One settings object for the whole service, read from the environment and ``.env``.
+
+The names of the first block are the operating contract in DESIGN.md; the ``WLCC_`` extras are
+tuning knobs with safe defaults.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class SettingsError(RuntimeError):
+    """The configuration cannot work; the message says what to change."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+    )
+
+    # --- operating contract (DESIGN.md) ---
+    database_url: str = "sqlite:///./wlcc.db"
+    telegram_bot_token: SecretStr | None = None
+    telegram_webhook_secret: SecretStr | None = None
+    telegram_api_base_url: str = "https://api.telegram.org/bot"
+    twilio_account_sid: str | None = None
+    twilio_auth_token: SecretStr | None = None
+    twilio_whatsapp_from: str | None = None
+    twilio_api_base_url: str = "https://api.twilio.com"
+    public_base_url: str | None = None
+    wlcc_timezone: str = "Asia/Jakarta"
+
+    # --- tuning ---
+    wlcc_session_timeout_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    wlcc_max_webhook_bytes: int = Field(default=256 * 1024, ge=1024)
+    wlcc_default_language: str = "id"
+    wlcc_log_level: str = "INFO"
+    wlcc_inbound_retention_days: int = Field(default=90, ge=1)
+    wlcc_scheduler_enabled: bool = True
+
+    @field_validator(
+        "telegram_bot_token",
+        "telegram_webhook_secret",
+        "twilio_auth_token",
+        mode="before",
+    )
+    @classmethod
+    def _blank_secret_is_none(cls, value: object) -> object:
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value
+
+    @field_validator("twilio_account_sid", "twilio_whatsapp_from", "public_base_url", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value: object) -> object:
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value
+
+    @field_validator("wlcc_timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r} (use e.g. Asia/Jakarta)") from exc
+        return value
+
+    @field_validator("wlcc_default_language")
+    @classmethod
+    def _known_language(cls, value: str) -> str:
+        if value not in ("id", "en"):
+            raise ValueError("WLCC_DEFAULT_LANGUAGE must be 'id' or 'en'")
+        return value
+
+    @field_validator("twilio_whatsapp_from")
+    @classmethod
+    def _whatsapp_prefix(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith("whatsapp:"):
+            value = f"whatsapp:{value}"
+        return value
+
+    @field_validator("telegram_api_base_url", "twilio_api_base_url", "public_base_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value
+
+    @model_validator(mode="after")
+    def _telegram_needs_secret(self) -> Settings:
+        if self.telegram_bot_token is not None and self.telegram_webhook_secret is None:
+            raise ValueError(
+                "TELEGRAM_BOT_TOKEN is set but TELEGRAM_WEBHOOK_SECRET is not: the Telegram "
+                "webhook would accept forged updates. Set TELEGRAM_WEBHOOK_SECRET to a random "
+                "string of 1-256 characters (A-Z, a-z, 0-9, _ and -)."
+            )
+        secret = self.telegram_webhook_secret
+        if secret is not None:
+            raw = secret.get_secret_value()
+            if not (1 <= len(raw) <= 256) or not all(c.isalnum() or c in "_-" for c in raw):
+                raise ValueError(
+                    "TELEGRAM_WEBHOOK_SECRET may only use A-Z, a-z, 0-9, _ and - (1-256 chars)."
+                )
+        return self
+
+    @property
+    def telegram_enabled(self) -> bool:
+        return self.telegram_bot_token is not None
+
+    @property
+    def whatsapp_enabled(self) -> bool:
+        return bool(
+            self.twilio_account_sid and self.twilio_auth_token and self.twilio_whatsapp_from
+        )
+
+    @property
+    def whatsapp_missing(self) -> list[str]:
+        names = {
+            "TWILIO_ACCOUNT_SID": self.twilio_account_sid,
+            "TWILIO_AUTH_TOKEN": self.twilio_auth_token,
+            "TWILIO_WHATSAPP_FROM": self.twilio_whatsapp_from,
+        }
+        return [name for name, value in names.items() if not value]
+
+    @property
+    def timezone(self) -> ZoneInfo:
+        return ZoneInfo(self.wlcc_timezone)
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build settings, turning validation errors into one readable :class:`SettingsError`."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            where = ".".join(str(p) for p in err["loc"]).upper() or "settings"
+            msg = str(err["msg"]).removeprefix("Value error, ")
+            lines.append(f"  {where}: {msg}")
+        raise SettingsError("Invalid configuration:\n" + "\n".join(lines)) from None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return load_settings()
