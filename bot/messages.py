@@ -81,4 +81,5 @@ class Outbound:
     media: tuple[Media, ...] = ()
     request_contact: str | None = None  # label of a "share my phone number" button
     hint: str | None = None  # how to answer a numbered list, where buttons are missing
+    remove_keyboard: bool = False  # take away a "share my number" button shown before
     meta: dict[str, str] = field(default_factory=dict, compare=False)

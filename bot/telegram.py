@@ -166,7 +166,7 @@ class TelegramChannel:
                 resize_keyboard=True,
             )
         if not message.choices:
-            return None
+            return ReplyKeyboardRemove() if message.remove_keyboard else None
         rows = []
         for i, choice in enumerate(message.choices, start=1):
             data = choice.payload

@@ -19,7 +19,9 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session
 
 from bot.messages import Choice, Inbound, Location, Media, Outbound, SharedContact
-from storage.models import Conversation, Identity
+from storage.audit import record_audit
+from storage.models import Conversation, Identity, Member, MemberStatus, Role
+from storage.permissions import can
 from wlcc.formatting import DEFAULT_ZONE
 from wlcc.i18n import Translator
 
@@ -49,13 +51,25 @@ class Turn:
 
 @dataclass(slots=True)
 class Speaker:
-    """Who is writing: the chat identity and the key their conversation is stored under."""
+    """Who is writing: the chat identity, the member (if known) and their conversation key."""
 
     identity: Identity
     key: str
     channel: str
     language: str
-    roles: frozenset[str] = frozenset()
+    member: Member | None = None
+    # Other members on the same phone (a shared family phone), the speaker included.
+    household: tuple[Member, ...] = ()
+
+    @property
+    def role(self) -> str:
+        if self.member is None or self.member.status != MemberStatus.ACTIVE:
+            return Role.RESIDENT
+        return self.member.role
+
+    @property
+    def community_id(self) -> int:
+        return self.identity.community_id
 
 
 @dataclass
@@ -66,6 +80,8 @@ class Context:
     now: datetime
     zone: ZoneInfo = DEFAULT_ZONE
     replies: list[Outbound] = field(default_factory=list)
+    # A turn to handle again once the current one is done (set by the household question).
+    replay: Turn | None = None
     t: Translator = field(init=False)
 
     def __post_init__(self) -> None:
@@ -81,6 +97,38 @@ class Context:
     def ask(self, text: str, choices: Iterable[Choice] = (), **extra: Any) -> None:
         """Say and wait for the answer in the current dialog."""
         self.say(text, choices, **extra)
+
+    def can(self, action: str) -> bool:
+        """Whether the speaker may do ``action`` (storage.permissions decides)."""
+        return can(self.speaker.role, action)
+
+    def require(self, action: str, target: str | None = None) -> bool:
+        """Check a privileged action; a refusal is audited and explained to the person.
+
+        What an allowed action then does is audited by the dialog, with its real target.
+        """
+        allowed = self.can(action)
+        if not allowed:
+            self.audit(action, allowed=False, target=target, role=self.speaker.role)
+            self.say(self.t("permission.denied"))
+        return allowed
+
+    def audit(
+        self, action: str, *, allowed: bool = True, target: str | None = None, **detail: Any
+    ) -> None:
+        member = self.speaker.member
+        record_audit(
+            self.session,
+            action=action,
+            allowed=allowed,
+            community_id=self.speaker.community_id,
+            actor_member_id=member.id if member else None,
+            actor_identity_id=self.speaker.identity.id,
+            channel=self.speaker.channel,
+            target=target,
+            detail=detail,
+            now=self.now,
+        )
 
     def set_language(self, language: str) -> None:
         self.speaker.language = language
@@ -124,9 +172,20 @@ class Dialog:
     help_key: ClassVar[str | None] = None
     menu_order: ClassVar[int] = 100
 
+    #: The permission (storage.permissions) needed to start it; None means anyone.
+    action: ClassVar[str | None] = None
+    #: Its keywords work in every state, even inside another dialog (BERHENTI, MULAI).
+    global_word: ClassVar[bool] = False
+    #: Listed in BANTUAN even when hidden from the main menu.
+    help_always: ClassVar[bool] = False
+
     def allowed(self, ctx: Context) -> bool:
         """Whether this speaker may use the dialog (and see it in MENU and BANTUAN)."""
-        return True
+        return self.action is None or ctx.can(self.action)
+
+    def refuse(self, ctx: Context) -> None:
+        """Said when ``allowed`` is false for this speaker."""
+        ctx.say(ctx.t("permission.denied"))
 
     def start(self, ctx: Context, args: str) -> None:
         raise NotImplementedError
@@ -138,6 +197,13 @@ class Dialog:
     def reprompt(self, ctx: Context) -> None:
         """Said when a turn was not understood inside the dialog."""
         ctx.say(ctx.t("dialog.not_understood"))
+
+    def after_link(self, ctx: Context) -> None:
+        """Called when the person proved their phone (Telegram) while this dialog waited."""
+
+    def in_menu(self, ctx: Context) -> bool:
+        """Whether the main menu lists it for this speaker (default: whoever may use it)."""
+        return self.allowed(ctx)
 
 
 REGISTRY: dict[str, Dialog] = {}
@@ -162,8 +228,14 @@ def discover() -> dict[str, Dialog]:
     return REGISTRY
 
 
-def menu_dialogs(ctx: Context) -> list[Dialog]:
-    dialogs = [d for d in discover().values() if d.menu_key and d.allowed(ctx)]
+def menu_dialogs(ctx: Context, *, for_help: bool = False) -> list[Dialog]:
+    """The dialogs this speaker may start, in menu order (for BANTUAN: those with help)."""
+    dialogs = [
+        d
+        for d in discover().values()
+        if (d.menu_key and d.in_menu(ctx))
+        or (for_help and d.help_key and (d.help_always or d.in_menu(ctx)) and d.allowed(ctx))
+    ]
     return sorted(dialogs, key=lambda d: (d.menu_order, d.name))
 
 
@@ -172,5 +244,13 @@ def keyword_index() -> dict[str, str]:
     index: dict[str, str] = {}
     for dialog in discover().values():
         for word in dialog.keywords:
+            if word.upper() in index:
+                raise RuntimeError(f"keyword {word!r} belongs to two dialogs")
             index[word.upper()] = dialog.name
     return index
+
+
+def global_keyword_index() -> dict[str, str]:
+    """Keywords that work in every state -> dialog name."""
+    dialogs = discover()
+    return {k: name for k, name in keyword_index().items() if dialogs[name].global_word}

@@ -130,9 +130,13 @@ def match_keyword(
     distance, _, keyword, consumed = best
     # Map the position back onto the original text to keep the argument's case ("STATUS A-12").
     skip = start + consumed
-    args = " ".join(original[skip:]) if len(original) == len(words) else ""
+    # Filler after the keyword is not an argument either ("menu dong", "mau lapor dong").
+    end = len(words)
+    while end > skip and words[end - 1] in FILLER:
+        end -= 1
+    args = " ".join(original[skip:end]) if len(original) == len(words) else ""
     if len(original) != len(words):
-        args = " ".join(words[skip:]).upper()
+        args = " ".join(words[skip:end]).upper()
     return KeywordMatch(keyword=keyword, args=args, exact=distance == 0)
 
 
@@ -160,6 +164,11 @@ def pick_label(text: str, labels: Mapping[str, str]) -> str | None:
     for payload, name in names.items():
         if wanted == name:
             return payload
+    # A longer message that merely contains a label does not pick it: "bantuan kekerasan" is
+    # not the "Bantuan" choice (a couple of letters more is a typo).
+    names = {p: n for p, n in names.items() if len(wanted) <= len(n) + 2}
+    if not names:
+        return None
     found = process.extractOne(wanted, names, scorer=fuzz.WRatio, score_cutoff=88)
     if found is None:
         return None

@@ -11,19 +11,30 @@ from sqlalchemy import inspect
 from sqlmodel import Session
 
 from bot.messages import Choice, Inbound, Outbound
-from conversations.engine import Context, Speaker, Turn, discover, keyword_index, menu_dialogs
+from conversations import consent, household, link_phone
+from conversations.engine import (
+    Context,
+    Dialog,
+    Speaker,
+    Turn,
+    discover,
+    global_keyword_index,
+    keyword_index,
+    menu_dialogs,
+)
 from handlers.matching import is_number, match_keyword, pick_label, pick_number
-from storage.conversations import load_conversation, save_conversation
+from storage.conversations import load_conversation, move_conversation, save_conversation
 from storage.db import Database
 from storage.identities import touch_identity
 from storage.inbound import attach_identity, record_inbound
-from storage.models import Identity
+from storage.members import first_name, members_on_phone
+from storage.models import Conversation, Identity, Member
 from wlcc.formatting import DEFAULT_ZONE
 from wlcc.i18n import DEFAULT_LANGUAGE
 
 log = logging.getLogger(__name__)
 
-# Words that work in every state.
+# Words the router itself answers, in every state.
 GLOBAL_WORDS = {
     "MENU": "menu",
     "MENU UTAMA": "menu",
@@ -32,6 +43,8 @@ GLOBAL_WORDS = {
     "BATAL": "cancel",
     "CANCEL": "cancel",
 }
+# Global words that concern the whole phone and need no "who is speaking?" first.
+PHONE_WIDE = frozenset({"help", "cancel"})
 
 
 @dataclass(frozen=True)
@@ -73,66 +86,93 @@ class Router:
                 address=inbound.address,
                 phone=inbound.phone,
                 display_name=inbound.sender_name,
+                now=inbound.received_at,
             )
             assert identity.id is not None
             attach_identity(session, inbound_id, identity.id)
-            speaker = self.identify(session, identity)
-            if speaker.key != inbound.speaker_address:
-                self.db.lock(session, speaker.key)
-            conversation = load_conversation(session, speaker.key)
+            key = speaker_key(identity)
+            if key != inbound.speaker_address:
+                self.db.lock(session, key)
+            conversation = load_conversation(session, key)
+            first_contact = inspect(conversation).transient
+            expired = not first_contact and self._expired(conversation, inbound.received_at)
+            had_dialog = conversation.dialog is not None
+            if expired:
+                _reset(conversation)
             ctx = Context(
                 session=session,
-                speaker=speaker,
+                speaker=self.identify(session, identity, conversation),
                 conversation=conversation,
                 now=inbound.received_at,
                 zone=self.config.zone,
             )
+            if expired and had_dialog:
+                ctx.say(ctx.t("session.expired"))
             try:
                 with session.begin_nested():
-                    self.respond(ctx, inbound)
+                    self.respond(ctx, inbound, first_contact=first_contact)
             except Exception:
                 # The message stays recorded (no endless platform retries) and the person is
                 # told; whatever the failed turn changed was rolled back with its savepoint.
                 log.exception("turn failed on %s", inbound.channel)
-                ctx.conversation = load_conversation(session, speaker.key)
-                ctx.finish()
-                ctx.conversation.choices = []
+                ctx.conversation = load_conversation(session, key)
+                _reset(ctx.conversation)
                 ctx.replies = [Outbound(ctx.t("error.generic"))]
+            self._follow_phone_link(session, ctx)
             save_conversation(session, ctx.conversation, now=inbound.received_at)
             return ctx.replies
 
-    def identify(self, session: Session, identity: Identity) -> Speaker:
+    def identify(self, session: Session, identity: Identity, conversation: Conversation) -> Speaker:
+        household_members: tuple[Member, ...] = ()
+        member = None
+        if identity.phone:
+            household_members = tuple(
+                members_on_phone(session, identity.community_id, identity.phone)
+            )
+            if len(household_members) == 1:
+                member = household_members[0]
+            elif conversation.member_id is not None:
+                member = next(
+                    (m for m in household_members if m.id == conversation.member_id), None
+                )
+        language = (
+            (member.language if member else None)
+            or identity.language
+            or self.config.default_language
+        )
         return Speaker(
             identity=identity,
             key=speaker_key(identity),
             channel=identity.channel,
-            language=identity.language or self.config.default_language,
+            language=language,
+            member=member,
+            household=household_members,
         )
 
-    # --- one turn ---
-    def respond(self, ctx: Context, inbound: Inbound) -> None:
-        conversation = ctx.conversation
-        fresh = inspect(conversation).transient
-        if not fresh and self._expired(conversation.updated_at, ctx.now):
-            if conversation.dialog:
-                ctx.say(ctx.t("session.expired"))
-            ctx.finish()
-            conversation.choices = []
+    def _expired(self, conversation: Conversation, now: datetime) -> bool:
+        return now - conversation.updated_at > self.config.session_timeout
 
+    def _follow_phone_link(self, session: Session, ctx: Context) -> None:
+        """After a Telegram user proved their phone, their conversation moves to the phone key."""
+        new_key = speaker_key(ctx.speaker.identity)
+        if new_key != ctx.conversation.key:
+            self.db.lock(session, new_key)
+            ctx.conversation = move_conversation(session, ctx.conversation, new_key)
+
+    # --- one turn ---
+    def respond(self, ctx: Context, inbound: Inbound, *, first_contact: bool = False) -> None:
+        conversation = ctx.conversation
         choice = self._resolve_choice(ctx, inbound)
         turn = Turn.of(inbound, choice)
         dialog_before = ctx.dialog
         replies_before = len(ctx.replies)
-        self._dispatch(ctx, turn, first_contact=fresh)
+        self._dispatch(ctx, turn, first_contact=first_contact)
         # A typed number picks from the last choices shown; a dialog that ends forgets its own.
         new_choices = [r.choices for r in ctx.replies[replies_before:] if r.choices]
         if new_choices:
             conversation.choices = [[c.payload, c.label] for c in new_choices[-1]]
         elif dialog_before is not None and ctx.dialog is None:
             conversation.choices = []
-
-    def _expired(self, updated_at: datetime, now: datetime) -> bool:
-        return now - updated_at > self.config.session_timeout
 
     def _resolve_choice(self, ctx: Context, inbound: Inbound) -> str | None:
         shown = {payload: label for payload, label in ctx.conversation.choices}
@@ -155,27 +195,63 @@ class Router:
         dialogs = discover()
         in_dialog = ctx.dialog is not None and ctx.dialog in dialogs
 
-        # 1. Global words, typed or picked, win in every state.
+        # 0. A contact card on Telegram is the person proving (or not) their own number.
+        if turn.contact is not None and link_phone.accepts_contacts(ctx):
+            link_phone.accept_contact(ctx, turn)
+            return
+
+        # 1. The router's own words, typed or picked, win in every state.
         word = self._global_word(turn, strict=in_dialog)
+        if word in PHONE_WIDE:
+            getattr(self, f"_global_{word}")(ctx)
+            return
+
+        # 2. Dialog keywords that work in every state (BERHENTI, MULAI).
+        if self._start_by_keyword(ctx, turn, strict=in_dialog, index=global_keyword_index()):
+            return
+
+        # 3. On a shared family phone, nothing personal happens before "who is speaking?".
+        if household.needs_choice(ctx):
+            if ctx.dialog != household.HouseholdDialog.name:
+                household.ask(ctx, turn)
+                return
+            in_dialog = True
         if word is not None:
             getattr(self, f"_global_{word}")(ctx)
             return
 
-        # 2. A dialog waiting for an answer gets the turn first.
+        # 4. A dialog waiting for an answer gets the turn first.
         if in_dialog:
             dialog = dialogs[ctx.dialog or ""]
             if dialog.handle(ctx, turn):
+                replay, ctx.replay = ctx.replay, None
+                if replay is not None:  # e.g. the message that came before "who is speaking?"
+                    if self._starts_something(replay):
+                        self._dispatch(ctx, replay, first_contact=False)
+                    else:
+                        self._global_menu(ctx)
                 return
-            started = self._start_by_keyword(ctx, turn, strict=True)
-            if not started:
+            if not self._start_by_keyword(ctx, turn, strict=True):
                 dialog.reprompt(ctx)
             return
 
-        # 3. A keyword (typed or picked from a menu) starts a dialog or command.
+        # 5. A member's first message: greet by name and ask consent once.
+        if consent.should_ask(ctx):
+            dialogs[consent.NAME].start(ctx, "")
+            return
+
+        # Telegram's /start (the first thing a Telegram user sends) opens the menu.
+        if turn.text.lower().startswith("/start"):
+            if first_contact:
+                ctx.say(ctx.t("welcome"))
+            self._global_menu(ctx)
+            return
+
+        # 6. A keyword (typed or picked from a menu) starts a dialog or command.
         if self._start_by_keyword(ctx, turn, strict=False):
             return
 
-        # 4. Nothing matched.
+        # 7. Nothing matched.
         if first_contact:
             ctx.say(ctx.t("welcome"))
             self._global_menu(ctx)
@@ -185,6 +261,13 @@ class Router:
             ctx.say(ctx.t("fallback.attachment"))
         else:
             ctx.say(ctx.t("fallback.not_understood"))
+
+    def _starts_something(self, turn: Turn) -> bool:
+        if not turn.text:
+            return False
+        if self._global_word(turn, strict=False) is not None:
+            return True
+        return match_keyword(turn.text, list(keyword_index())) is not None
 
     def _global_word(self, turn: Turn, *, strict: bool) -> str | None:
         if turn.choice is not None:
@@ -198,38 +281,56 @@ class Router:
                 found = None  # "bantuan kekerasan" is a feature, not the help page
         return GLOBAL_WORDS[found.keyword] if found else None
 
-    def _start_by_keyword(self, ctx: Context, turn: Turn, *, strict: bool) -> bool:
+    def _start_by_keyword(
+        self,
+        ctx: Context,
+        turn: Turn,
+        *,
+        strict: bool,
+        index: dict[str, str] | None = None,
+    ) -> bool:
         dialogs = discover()
-        index = keyword_index()
+        index = keyword_index() if index is None else index
         name: str | None = None
         args = ""
         if turn.choice is not None:
-            name = index.get(turn.choice.upper())
+            # Menu payloads are keywords, possibly with an argument: "SETUJUI 12".
+            found = match_keyword(turn.choice, list(index), strict=False)
+            if found is not None and found.exact:
+                name, args = index[found.keyword], found.args
         elif turn.text:
             found = match_keyword(turn.text, list(index), strict=strict)
             if found is not None:
                 name, args = index[found.keyword], found.args
         if name is None:
             return False
-        dialog = dialogs[name]
-        ctx.finish()
-        if not dialog.allowed(ctx):
-            ctx.say(ctx.t("permission.denied"))
-            return True
-        dialog.start(ctx, args)
+        self._start(ctx, dialogs[name], args)
         return True
 
-    # --- global words ---
+    def _start(self, ctx: Context, dialog: Dialog, args: str) -> None:
+        ctx.finish()
+        if dialog.action is not None and not ctx.require(dialog.action, target=dialog.name):
+            return
+        if not dialog.allowed(ctx):
+            dialog.refuse(ctx)
+            return
+        dialog.start(ctx, args)
+
+    # --- the router's own words ---
     def _global_menu(self, ctx: Context) -> None:
         ctx.finish()
         choices = [Choice(d.keywords[0], ctx.t(d.menu_key or "")) for d in menu_dialogs(ctx)]
         choices.append(Choice("BANTUAN", ctx.t("menu.help")))
-        ctx.say(ctx.t("menu.header"), choices)
+        member = ctx.speaker.member
+        header = ctx.t("menu.header")
+        if member is not None:
+            header = ctx.t("menu.header_named", name=first_name(member))
+        ctx.say(header, choices)
 
     def _global_help(self, ctx: Context) -> None:
         ctx.finish()
         lines = [ctx.t("help.header")]
-        for dialog in menu_dialogs(ctx):
+        for dialog in menu_dialogs(ctx, for_help=True):
             if dialog.help_key:
                 lines.append(ctx.t(dialog.help_key))
         lines.append(ctx.t("help.footer"))
@@ -239,3 +340,11 @@ class Router:
         was_active = ctx.dialog is not None
         ctx.finish()
         ctx.say(ctx.t("cancel.done" if was_active else "cancel.nothing"))
+
+
+def _reset(conversation: Conversation) -> None:
+    conversation.dialog = None
+    conversation.step = None
+    conversation.data = {}
+    conversation.choices = []
+    conversation.member_id = None

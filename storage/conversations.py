@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete
+from sqlalchemy.orm.attributes import flag_modified
 from sqlmodel import Session, col
 
 from storage.models import Conversation
@@ -23,13 +24,27 @@ def save_conversation(
     session: Session, conversation: Conversation, now: datetime | None = None
 ) -> None:
     conversation.updated_at = now or utcnow()
-    # JSON columns are replaced as whole values so the change is always detected.
-    conversation.data = dict(conversation.data)
-    conversation.choices = [list(c) for c in conversation.choices]
     session.add(conversation)
+    # Dialogs change the JSON values in place, which SQLAlchemy cannot see by itself.
+    flag_modified(conversation, "data")
+    flag_modified(conversation, "choices")
 
 
 def purge_idle_conversations(session: Session, older_than: timedelta) -> int:
     cutoff = utcnow() - older_than
     result = session.execute(delete(Conversation).where(col(Conversation.updated_at) < cutoff))
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def move_conversation(session: Session, old: Conversation, new_key: str) -> Conversation:
+    """Carry a dialog over to the speaker's new key (a chat that just proved its phone).
+
+    A dialog already waiting under the new key (the same person on the other channel) wins.
+    """
+    target = load_conversation(session, new_key)
+    if target.dialog is None:
+        target.dialog, target.step = old.dialog, old.step
+        target.data, target.choices = dict(old.data), [list(c) for c in old.choices]
+    if session.get(Conversation, old.key) is not None:
+        session.delete(old)
+    return target

@@ -5,10 +5,35 @@ from __future__ import annotations
 from sqlmodel import Session
 
 from storage.identities import default_community
+from storage.member_import import MemberRow, apply_import
+from storage.members import find_by_phone_and_name
+from storage.models import Role
+from wlcc.formatting import utcnow
+
+# (name, phone, kelurahan, role): numbers in a range no real subscriber has.
+DEMO_MEMBERS = (
+    ("Rina Wulandari", "+6281200000002", "23 Ilir", Role.COORDINATOR),
+    ("Siti Aminah", "+6281200000003", "24 Ilir", Role.MEMBER),
+    ("Fatimah", "+6281200000004", "19 Ilir", Role.MEMBER),
+    ("Ani Lestari", "+6281200000004", "19 Ilir", Role.MEMBER),
+    ("Dewi Sartika", "+6281200000005", "23 Ilir", Role.TREASURER),
+)
 
 
 def seed_demo(session: Session) -> dict[str, int]:
     """Add the demo rows that are missing; running it twice changes nothing."""
     community = default_community(session)
     assert community.id is not None
-    return {"communities": 1}
+    rows = [
+        MemberRow(line=i, name=name, phone=phone, kelurahan=kel, role=role)
+        for i, (name, phone, kel, role) in enumerate(DEMO_MEMBERS, start=1)
+    ]
+    result = apply_import(session, community.id, rows)
+    # Demo members already agreed to the privacy notice, but for Siti, who is asked on her
+    # first message so the newcomer sees that step too.
+    for name, phone, _, _ in DEMO_MEMBERS:
+        member = find_by_phone_and_name(session, community.id, phone, name)
+        if member is not None and name != "Siti Aminah" and member.consent_at is None:
+            member.consent_at = member.consent_asked_at = utcnow()
+            session.add(member)
+    return {"members created": result.created, "members already there": result.unchanged}

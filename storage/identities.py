@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlmodel import Session, select
 
 from storage.models import DEFAULT_COMMUNITY_SLUG, Community, Identity
@@ -30,12 +32,13 @@ def touch_identity(
     address: str,
     phone: str | None = None,
     display_name: str | None = None,
+    now: datetime | None = None,
 ) -> Identity:
     """The identity for a chat address, created on first contact; records the last message time."""
     identity = session.exec(
         select(Identity).where(Identity.channel == channel, Identity.address == address)
     ).first()
-    now = utcnow()
+    now = now or utcnow()
     if identity is None:
         community = default_community(session)
         assert community.id is not None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, UniqueConstraint
+from sqlalchemy import JSON, Column, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from wlcc.formatting import utcnow
@@ -51,6 +51,10 @@ class Identity(SQLModel, table=True):
     language: str | None = Field(default=None, max_length=8)
     first_seen_at: datetime = Field(default_factory=utcnow)
     last_inbound_at: datetime | None = None
+    # BERHENTI from someone who is not a member (members carry their own flag).
+    opted_out: bool = False
+    # The platform said this chat cannot be reached (blocked the bot, unsubscribed).
+    unreachable: bool = False
 
 
 class Conversation(SQLModel, table=True):
@@ -63,3 +67,112 @@ class Conversation(SQLModel, table=True):
     # The choices last shown, as [[payload, label], ...]: a typed number picks from them.
     choices: list[list[str]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     updated_at: datetime = Field(default_factory=utcnow, index=True)
+    # On a shared family phone: the member who said "it is me" for this session.
+    member_id: int | None = Field(default=None, foreign_key="member.id")
+
+
+class Role:
+    MEMBER = "member"
+    COORDINATOR = "coordinator"
+    TREASURER = "treasurer"
+    ADMIN = "admin"
+    PROTECTION_OFFICER = "protection_officer"
+    RESIDENT = "resident"  # not a member: someone the bot does not know (yet)
+
+    MEMBER_ROLES = (MEMBER, COORDINATOR, TREASURER, ADMIN, PROTECTION_OFFICER)
+
+
+class MemberStatus:
+    PENDING = "pending"
+    ACTIVE = "active"
+    INACTIVE = "inactive"
+
+    ALL = (PENDING, ACTIVE, INACTIVE)
+
+
+class Member(SQLModel, table=True):
+    """A person of the community. Several members may share one phone (a family phone)."""
+
+    __table_args__ = (
+        UniqueConstraint("community_id", "phone", "name_key", name="uq_member_phone_name"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    community_id: int = Field(foreign_key="community.id", index=True)
+    name: str = Field(max_length=100)
+    name_key: str = Field(max_length=100)  # case- and space-folded name, for re-imports
+    phone: str | None = Field(default=None, max_length=20, index=True)  # E.164
+    kelurahan: str | None = Field(default=None, max_length=64)
+    rt_rw: str | None = Field(default=None, max_length=16)
+    role: str = Field(default=Role.MEMBER, max_length=24)
+    language: str | None = Field(default=None, max_length=8)
+    status: str = Field(default=MemberStatus.ACTIVE, max_length=16, index=True)
+    consent_at: datetime | None = None
+    consent_asked_at: datetime | None = None
+    opted_out: bool = False
+    opted_out_at: datetime | None = None
+    accessibility_note: str | None = Field(default=None, max_length=200)
+    deletion_requested_at: datetime | None = None
+    anonymised_at: datetime | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class AuditLog(SQLModel, table=True):
+    """Every privileged action and every refusal: who, what, when, from which channel."""
+
+    __tablename__ = "audit_log"
+
+    id: int | None = Field(default=None, primary_key=True)
+    community_id: int | None = Field(default=None, foreign_key="community.id", index=True)
+    actor_member_id: int | None = Field(default=None, foreign_key="member.id", index=True)
+    actor_identity_id: int | None = Field(default=None, foreign_key="identity.id")
+    channel: str | None = Field(default=None, max_length=16)
+    action: str = Field(max_length=64)
+    allowed: bool
+    target: str | None = Field(default=None, max_length=128)
+    detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, index=True)
+
+
+class OutboxStatus:
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    DELIVERED = "delivered"
+    READ = "read"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+
+class OutboxMessage(SQLModel, table=True):
+    """A message the bot sends on its own initiative; ``key`` makes producing it idempotent."""
+
+    __tablename__ = "outbox"
+
+    id: int | None = Field(default=None, primary_key=True)
+    community_id: int = Field(foreign_key="community.id", index=True)
+    key: str = Field(max_length=200, unique=True)
+    kind: str = Field(max_length=32, index=True)  # e.g. approval_request, reminder, receipt
+    # The recipient: a member (channel chosen when sending) or one chat identity.
+    member_id: int | None = Field(default=None, foreign_key="member.id", index=True)
+    identity_id: int | None = Field(default=None, foreign_key="identity.id", index=True)
+    # Filled when the row is sent: where it actually went.
+    channel: str | None = Field(default=None, max_length=16)
+    address: str | None = Field(default=None, max_length=64)
+    text: str = Field(default="", sa_column=Column(Text, nullable=False))
+    choices: list[list[str]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    media: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    # Variables for a pre-approved WhatsApp template (outside the 24-hour window).
+    template_vars: dict[str, str] = Field(
+        default_factory=dict, sa_column=Column(JSON, nullable=False)
+    )
+    status: str = Field(default=OutboxStatus.PENDING, max_length=16, index=True)
+    attempts: int = 0
+    next_attempt_at: datetime = Field(default_factory=utcnow, index=True)
+    lease_until: datetime | None = None
+    platform_message_id: str | None = Field(default=None, max_length=64, index=True)
+    last_error: str | None = Field(default=None, max_length=500)
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+    sent_at: datetime | None = None

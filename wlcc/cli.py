@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from wlcc.cli_members import members_app
 from wlcc.settings import Settings, SettingsError, load_settings
 
 app = typer.Typer(
@@ -20,6 +21,7 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 telegram_app = typer.Typer(help="Telegram set-up.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(telegram_app, name="telegram")
+app.add_typer(members_app, name="members")
 
 console = Console()
 err = Console(stderr=True)
@@ -92,8 +94,15 @@ def demo() -> None:
             counts = seed_demo(session)
     finally:
         db.dispose()
+    from storage.demo import DEMO_MEMBERS
+
     summary = ", ".join(f"{n} {what}" for what, n in counts.items())
-    console.print(f"Demo data ready ({summary}). Try it: [bold]wlcc chat[/bold]")
+    console.print(f"Demo data ready ({summary}).")
+    console.print("Chat as a newcomer: [bold]wlcc chat[/bold]; or as a demo member:")
+    for name, phone, kelurahan, role in DEMO_MEMBERS:
+        console.print(
+            f"  wlcc chat --phone {phone}   ({name}, {role}, {kelurahan})", highlight=False
+        )
 
 
 @app.command()

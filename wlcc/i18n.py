@@ -1,8 +1,9 @@
 """The message catalog: every word a user reads comes from here.
 
-Catalogs are gettext ``.po`` files under ``wlcc/locale/<lang>/LC_MESSAGES/messages.po``, read with
-Babel. Message ids are stable keys (``menu.header``); Bahasa Indonesia is the reference language
-and English falls back to it for any key it lacks. Placeholders use ``str.format`` names.
+Catalogs are gettext ``.po`` files under ``wlcc/locale/<lang>/LC_MESSAGES/`` (``messages.po``
+and one file per feature), read with Babel. Message ids are stable keys (``menu.header``).
+Bahasa Indonesia is the reference language and English falls back to it for any key it lacks.
+Placeholders use ``str.format`` names.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from pathlib import Path
 from babel.messages.pofile import read_po
 
 LOCALE_DIR = Path(__file__).parent / "locale"
-DOMAIN = "messages"
 LANGUAGES: tuple[str, ...] = ("id", "en")
 DEFAULT_LANGUAGE = "id"
 
@@ -24,22 +24,26 @@ class MissingMessage(KeyError):
     """A key is used in code but no catalog defines it."""
 
 
-def _po_path(lang: str) -> Path:
-    return LOCALE_DIR / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
+def po_files(lang: str) -> list[Path]:
+    """Every catalog file of a language: ``messages.po`` plus one per feature if split."""
+    return sorted((LOCALE_DIR / lang / "LC_MESSAGES").glob("*.po"))
 
 
 @lru_cache(maxsize=len(LANGUAGES))
 def catalog(lang: str) -> Mapping[str, str]:
     """The translations of one language as a read-only mapping key -> text."""
-    with _po_path(lang).open("rb") as fh:
-        po = read_po(fh, locale=lang)
     result: dict[str, str] = {}
-    for message in po:
-        if not message.id or not isinstance(message.id, str):
-            continue
-        text = message.string
-        if isinstance(text, str) and text and not message.fuzzy:
-            result[message.id] = text
+    for path in po_files(lang):
+        with path.open("rb") as fh:
+            po = read_po(fh, locale=lang)
+        for message in po:
+            if not message.id or not isinstance(message.id, str):
+                continue
+            if message.id in result:
+                raise RuntimeError(f"catalog key {message.id!r} defined twice ({path.name})")
+            text = message.string
+            if isinstance(text, str) and text and not message.fuzzy:
+                result[message.id] = text
     return result
 
 

@@ -1,0 +1,206 @@
+"""DAFTAR: an unknown number registers (name, kelurahan, consent) and waits for approval."""
+
+from __future__ import annotations
+
+from bot.messages import Choice
+from conversations import link_phone
+from conversations.engine import Context, Dialog, Turn, register
+from storage.members import (
+    InvalidValue,
+    clean_kelurahan,
+    clean_name,
+    find_by_phone_and_name,
+    first_name,
+    mask_phone,
+    staff,
+)
+from storage.members import register as register_member
+from storage.models import Member, MemberStatus, Role
+from storage.outbox import enqueue
+from wlcc.i18n import Translator
+from wlcc.phones import to_e164
+
+NAME = "registration"
+KELURAHAN = ("19 Ilir", "23 Ilir", "24 Ilir")
+
+
+def notify_coordinators(ctx: Context, member: Member) -> int:
+    """Ask every coordinator to approve or reject, with one reply; returns how many were asked."""
+    coordinators = staff(ctx.session, member.community_id, (Role.COORDINATOR, Role.ADMIN))
+    for coordinator in coordinators:
+        t = Translator(coordinator.language)
+        enqueue(
+            ctx.session,
+            key=f"member:{member.id}:approval:{coordinator.id}",
+            kind="approval_request",
+            community_id=member.community_id,
+            member_id=coordinator.id,
+            text=t(
+                "approval.request",
+                name=member.name,
+                kelurahan=member.kelurahan or "-",
+                phone=member.phone or "-",
+                id=member.id,
+            ),
+            choices=[
+                (f"SETUJUI {member.id}", t("approval.approve")),
+                (f"TOLAK {member.id}", t("approval.reject")),
+            ],
+        )
+    return len(coordinators)
+
+
+@register
+class RegistrationDialog(Dialog):
+    name = NAME
+    keywords = ("DAFTAR", "REGISTER")
+    menu_key = "menu.register"
+    help_key = "help.register"
+    menu_order = 10
+
+    def in_menu(self, ctx: Context) -> bool:
+        return ctx.speaker.member is None and not ctx.speaker.household
+
+    def start(self, ctx: Context, args: str) -> None:
+        member = ctx.speaker.member
+        if member is not None and member.status == MemberStatus.PENDING:
+            ctx.say(ctx.t("register.pending", name=first_name(member)))
+            return
+        ctx.begin(self.name)
+        if member is not None:
+            ctx.goto("other")
+            ctx.ask(
+                ctx.t("register.other_person", name=first_name(member)),
+                [Choice("yes", ctx.t("common.yes")), Choice("no", ctx.t("common.no"))],
+            )
+        elif ctx.speaker.identity.phone is None:
+            ctx.goto("phone")
+            link_phone.ask_for_contact(ctx, "register.need_phone")
+        else:
+            self._ask_name(ctx)
+
+    def after_link(self, ctx: Context) -> None:
+        if ctx.step == "phone":
+            if ctx.speaker.member is not None or ctx.speaker.household:
+                ctx.finish()
+                ctx.say(ctx.t("register.already"))
+            else:
+                self._ask_name(ctx)
+
+    def _ask_name(self, ctx: Context) -> None:
+        ctx.goto("name")
+        ctx.ask(ctx.t("register.ask_name"))
+
+    def _ask_kelurahan(self, ctx: Context) -> None:
+        ctx.goto("kelurahan")
+        choices = [Choice(f"kel:{k}", k) for k in KELURAHAN]
+        choices.append(Choice("kel:other", ctx.t("register.kelurahan_other")))
+        ctx.ask(ctx.t("register.ask_kelurahan"), choices)
+
+    def _ask_consent(self, ctx: Context) -> None:
+        ctx.goto("consent")
+        ctx.ask(
+            ctx.t("privacy.notice") + "\n\n" + ctx.t("consent.ask"),
+            [
+                Choice("consent:yes", ctx.t("consent.yes")),
+                Choice("consent:no", ctx.t("consent.no")),
+            ],
+        )
+
+    def handle(self, ctx: Context, turn: Turn) -> bool:
+        step = ctx.step
+        if step == "phone":
+            if turn.text and to_e164(turn.text) is not None:
+                link_phone.ask_for_contact(ctx, "link.typed")
+                return True
+            return False
+        if step == "other":
+            if turn.choice == "yes":
+                self._ask_name(ctx)
+                return True
+            if turn.choice == "no":
+                ctx.finish()
+                ctx.say(ctx.t("register.not_now"))
+                return True
+            return False
+        if step == "name":
+            return self._take_name(ctx, turn)
+        if step == "kelurahan":
+            if turn.choice == "kel:other":
+                ctx.goto("kelurahan_text")
+                ctx.ask(ctx.t("register.type_kelurahan"))
+                return True
+            if turn.choice and turn.choice.startswith("kel:"):
+                ctx.data["kelurahan"] = turn.choice.removeprefix("kel:")
+                self._ask_consent(ctx)
+                return True
+            return False
+        if step == "kelurahan_text":
+            try:
+                kelurahan = clean_kelurahan(turn.text)
+            except InvalidValue as exc:
+                ctx.ask(ctx.t(f"register.error.{exc.code}"))
+                return True
+            if kelurahan is None:
+                return False
+            ctx.data["kelurahan"] = kelurahan
+            self._ask_consent(ctx)
+            return True
+        if step == "consent":
+            if turn.choice == "consent:yes":
+                self._finish(ctx)
+                return True
+            if turn.choice == "consent:no":
+                ctx.finish()
+                ctx.say(ctx.t("register.no_consent"))
+                return True
+            return False
+        return False
+
+    def _take_name(self, ctx: Context, turn: Turn) -> bool:
+        if not turn.text:
+            return False
+        try:
+            name = clean_name(turn.text)
+        except InvalidValue as exc:
+            ctx.ask(ctx.t(f"register.error.{exc.code}"))
+            return True
+        phone = ctx.speaker.identity.phone
+        assert phone is not None
+        if find_by_phone_and_name(ctx.session, ctx.speaker.community_id, phone, name):
+            ctx.finish()
+            ctx.say(ctx.t("register.duplicate", name=name))
+            return True
+        ctx.data["name"] = name
+        self._ask_kelurahan(ctx)
+        return True
+
+    def _finish(self, ctx: Context) -> None:
+        phone = ctx.speaker.identity.phone
+        assert phone is not None
+        member = register_member(
+            ctx.session,
+            community_id=ctx.speaker.community_id,
+            name=str(ctx.data["name"]),
+            phone=phone,
+            kelurahan=str(ctx.data.get("kelurahan") or "") or None,
+            language=ctx.t.lang,
+            now=ctx.now,
+        )
+        ctx.audit("member.register", target=f"member:{member.id}", phone=mask_phone(phone))
+        asked = notify_coordinators(ctx, member)
+        ctx.finish()
+        ctx.say(ctx.t("register.done", name=first_name(member)))
+        if asked == 0:
+            ctx.audit("member.register.no_coordinator", allowed=False, target=f"member:{member.id}")
+
+    def reprompt(self, ctx: Context) -> None:
+        step = ctx.step
+        if step == "kelurahan":
+            self._ask_kelurahan(ctx)
+        elif step == "consent":
+            self._ask_consent(ctx)
+        elif step == "phone":
+            link_phone.ask_for_contact(ctx, "link.ask_again")
+        else:
+            super().reprompt(ctx)

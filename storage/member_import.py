@@ -1,0 +1,205 @@
+"""Member CSV import and export (``name,phone,kelurahan,role``).
+
+Parsing checks the whole file first: every bad row is reported by its line number and nothing
+is written unless the file is clean (or the caller asks for only the good rows). Importing the
+same file again changes nothing.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from sqlmodel import Session, col, select
+
+from storage.members import (
+    InvalidValue,
+    clean_kelurahan,
+    clean_name,
+    find_by_phone_and_name,
+    name_key,
+    parse_role,
+)
+from storage.models import Member, MemberStatus
+from wlcc.formatting import utcnow
+from wlcc.phones import to_e164
+
+COLUMNS = ("name", "phone", "kelurahan", "role")
+MAX_BYTES = 20 * 1024 * 1024
+
+_REASONS = {
+    "name.empty": "name is empty",
+    "name.too_long": "name is longer than 100 characters",
+    "name.no_letters": "name has no letters",
+    "kelurahan.too_long": "kelurahan is longer than 64 characters",
+    "role.unknown": "unknown role (use member, coordinator, treasurer, admin, protection_officer)",
+}
+
+
+class ImportFileError(ValueError):
+    """The file as a whole cannot be read (encoding, header, size)."""
+
+
+@dataclass(frozen=True)
+class MemberRow:
+    line: int
+    name: str
+    phone: str
+    kelurahan: str | None
+    role: str
+
+
+@dataclass(frozen=True)
+class RowError:
+    line: int
+    message: str
+
+
+@dataclass
+class ImportPlan:
+    rows: list[MemberRow] = field(default_factory=list)
+    errors: list[RowError] = field(default_factory=list)
+
+    @property
+    def shared_phones(self) -> dict[str, list[str]]:
+        """Phones used by more than one name: family phones, reported but not an error."""
+        names: dict[str, list[str]] = defaultdict(list)
+        for row in self.rows:
+            names[row.phone].append(row.name)
+        return {phone: ns for phone, ns in names.items() if len(ns) > 1}
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    created: int
+    updated: int
+    unchanged: int
+
+
+def _decode(data: bytes) -> str:
+    if len(data) > MAX_BYTES:
+        raise ImportFileError(f"the file is larger than {MAX_BYTES // (1024 * 1024)} MB")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ImportFileError(
+            f"the file is not UTF-8 (byte {exc.start}); in the spreadsheet choose "
+            "'Save as CSV UTF-8'"
+        ) from None
+
+
+def _delimiter(header_line: str) -> str:
+    return ";" if header_line.count(";") > header_line.count(",") else ","
+
+
+def parse_members_csv(data: bytes) -> ImportPlan:
+    text = _decode(data)
+    if not text.strip():
+        raise ImportFileError("the file is empty")
+    first_line = text.lstrip("\r\n").splitlines()[0]
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(first_line))
+    header: list[str] | None = None
+    plan = ImportPlan()
+    seen: dict[tuple[str, str], int] = {}
+    try:
+        for raw in reader:
+            line = reader.line_num
+            if header is None:
+                if not any(cell.strip() for cell in raw):
+                    continue
+                header = [cell.strip().lower() for cell in raw]
+                missing = [c for c in COLUMNS if c not in header]
+                if missing:
+                    raise ImportFileError(
+                        f"line {line}: the header lacks column(s) {', '.join(missing)}; "
+                        f"expected {','.join(COLUMNS)}"
+                    )
+                continue
+            if not any(cell.strip() for cell in raw):
+                continue
+            cells = dict(zip(header, raw, strict=False))
+            row_or_error = _parse_row(line, cells)
+            if isinstance(row_or_error, RowError):
+                plan.errors.append(row_or_error)
+                continue
+            key = (row_or_error.phone, name_key(row_or_error.name))
+            if key in seen:
+                plan.errors.append(RowError(line, f"same name and phone as line {seen[key]}"))
+                continue
+            seen[key] = line
+            plan.rows.append(row_or_error)
+    except csv.Error as exc:
+        raise ImportFileError(f"line {reader.line_num}: not valid CSV ({exc})") from None
+    if header is None:
+        raise ImportFileError("the file has no header line")
+    return plan
+
+
+def _parse_row(line: int, cells: dict[str, str]) -> MemberRow | RowError:
+    try:
+        name = clean_name(cells.get("name", ""))
+        kelurahan = clean_kelurahan(cells.get("kelurahan", ""))
+        role = parse_role(cells.get("role", "") or "member")
+    except InvalidValue as exc:
+        return RowError(line, _REASONS.get(exc.code, exc.code))
+    raw_phone = cells.get("phone", "").strip()
+    phone = to_e164(raw_phone)
+    if phone is None:
+        shown = raw_phone[:40] or "(empty)"
+        return RowError(line, f"phone {shown!r} is not a valid phone number")
+    return MemberRow(line=line, name=name, phone=phone, kelurahan=kelurahan, role=role)
+
+
+def apply_import(
+    session: Session,
+    community_id: int,
+    rows: Iterable[MemberRow],
+    progress: Callable[[], None] | None = None,
+) -> ImportResult:
+    created = updated = unchanged = 0
+    now = utcnow()
+    for row in rows:
+        member = find_by_phone_and_name(session, community_id, row.phone, row.name)
+        if member is None:
+            session.add(
+                Member(
+                    community_id=community_id,
+                    name=row.name,
+                    name_key=name_key(row.name),
+                    phone=row.phone,
+                    kelurahan=row.kelurahan,
+                    role=row.role,
+                    status=MemberStatus.ACTIVE,
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+            created += 1
+        elif (member.kelurahan, member.role, member.name) != (row.kelurahan, row.role, row.name):
+            member.kelurahan, member.role, member.name = row.kelurahan, row.role, row.name
+            member.updated_at = now
+            session.add(member)
+            updated += 1
+        else:
+            unchanged += 1
+        if progress is not None:
+            progress()
+    session.flush()
+    return ImportResult(created=created, updated=updated, unchanged=unchanged)
+
+
+def export_members_csv(session: Session, community_id: int) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow([*COLUMNS, "status"])
+    members = session.exec(
+        select(Member)
+        .where(Member.community_id == community_id, col(Member.anonymised_at).is_(None))
+        .order_by(col(Member.id))
+    )
+    for m in members:
+        writer.writerow([m.name, m.phone or "", m.kelurahan or "", m.role, m.status])
+    return out.getvalue()

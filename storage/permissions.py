@@ -1,0 +1,32 @@
+"""Who may do what: the one place that decides. Dialogs ask :func:`can`; the router audits."""
+
+from __future__ import annotations
+
+from storage.models import Role
+
+_STAFF = frozenset({Role.COORDINATOR, Role.ADMIN})
+
+# action -> roles allowed. Actions not listed here are open to everyone.
+RULES: dict[str, frozenset[str]] = {
+    "member.approve": _STAFF,
+    "member.delete": _STAFF,
+    "member.list": _STAFF,
+    "broadcast.send": _STAFF,
+    "meeting.create": _STAFF,
+    "meeting.attendees": _STAFF,
+    "complaint.triage": _STAFF,
+    "ledger.record": frozenset({Role.TREASURER, Role.ADMIN}),
+    "safety.receive": frozenset({Role.PROTECTION_OFFICER}),
+}
+
+# Actions that need a known, active member (not a resident or a pending registration).
+MEMBER_ONLY = frozenset({"personal.data", "ledger.view", "meeting.rsvp"})
+
+
+def can(role: str, action: str) -> bool:
+    allowed = RULES.get(action)
+    return allowed is None or role in allowed
+
+
+def is_privileged(action: str) -> bool:
+    return action in RULES
