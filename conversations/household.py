@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot.messages import Choice
+from conversations import consent
 from conversations.engine import Context, Dialog, Turn, register
 from storage.members import first_name
 
@@ -54,7 +55,8 @@ class HouseholdDialog(Dialog):
         if member.language:
             ctx.set_language(member.language)
         ctx.finish()
-        ctx.say(ctx.t("household.chosen", name=first_name(member)))
+        if not consent.should_ask(ctx):  # else the consent question greets her by name
+            ctx.say(ctx.t("household.chosen", name=first_name(member)))
         ctx.replay = Turn(text=pending, sender_id=turn.sender_id)
         return True
 

@@ -47,6 +47,10 @@ class LanguageDialog(Dialog):
     def _apply(self, ctx: Context, payload: str) -> None:
         language = _LANGUAGES[payload]
         set_language(ctx.session, ctx.speaker.identity, language)
+        member = ctx.speaker.member
+        if member is not None:  # the person's choice follows them to the other channel
+            member.language = language
+            ctx.session.add(member)
         ctx.set_language(language)
         ctx.finish()
         ctx.say(ctx.t("language.done"))

@@ -28,6 +28,7 @@ from wlcc.formatting import utcnow
 from wlcc.phones import to_e164
 
 COLUMNS = ("name", "phone", "kelurahan", "role")
+OPTIONAL_COLUMNS = ("rt_rw", "accessibility_note")
 MAX_BYTES = 20 * 1024 * 1024
 
 _REASONS = {
@@ -50,6 +51,8 @@ class MemberRow:
     phone: str
     kelurahan: str | None
     role: str
+    rt_rw: str | None = None
+    accessibility_note: str | None = None
 
 
 @dataclass(frozen=True)
@@ -150,7 +153,17 @@ def _parse_row(line: int, cells: dict[str, str]) -> MemberRow | RowError:
     if phone is None:
         shown = raw_phone[:40] or "(empty)"
         return RowError(line, f"phone {shown!r} is not a valid phone number")
-    return MemberRow(line=line, name=name, phone=phone, kelurahan=kelurahan, role=role)
+    rt_rw = " ".join(cells.get("rt_rw", "").split())[:16] or None
+    note = " ".join(cells.get("accessibility_note", "").split())[:200] or None
+    return MemberRow(
+        line=line,
+        name=name,
+        phone=phone,
+        kelurahan=kelurahan,
+        role=role,
+        rt_rw=rt_rw,
+        accessibility_note=note,
+    )
 
 
 def apply_import(
@@ -172,14 +185,20 @@ def apply_import(
                     phone=row.phone,
                     kelurahan=row.kelurahan,
                     role=row.role,
+                    rt_rw=row.rt_rw,
+                    accessibility_note=row.accessibility_note,
                     status=MemberStatus.ACTIVE,
                     created_at=now,
                     updated_at=now,
                 )
             )
             created += 1
-        elif (member.kelurahan, member.role, member.name) != (row.kelurahan, row.role, row.name):
+        elif _differs(member, row):
             member.kelurahan, member.role, member.name = row.kelurahan, row.role, row.name
+            if row.rt_rw is not None:
+                member.rt_rw = row.rt_rw
+            if row.accessibility_note is not None:
+                member.accessibility_note = row.accessibility_note
             member.updated_at = now
             session.add(member)
             updated += 1
@@ -189,6 +208,14 @@ def apply_import(
             progress()
     session.flush()
     return ImportResult(created=created, updated=updated, unchanged=unchanged)
+
+
+def _differs(member: Member, row: MemberRow) -> bool:
+    if (member.kelurahan, member.role, member.name) != (row.kelurahan, row.role, row.name):
+        return True
+    return (row.rt_rw is not None and row.rt_rw != member.rt_rw) or (
+        row.accessibility_note is not None and row.accessibility_note != member.accessibility_note
+    )
 
 
 def export_members_csv(session: Session, community_id: int) -> str:
