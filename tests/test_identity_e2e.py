@@ -15,12 +15,12 @@ from storage.models import AuditLog, Identity, Member
 from tests.fakes.telegram_updates import TgUser
 
 CSV = (
-    "name,phone,kelurahan,role\n"
-    "Siti Aminah,0812-3456-7890,23 Ilir,member\n"
-    "Rina Wulandari,+62 812 0000 0002,24 Ilir,coordinator\n"
-    "Fatimah,6281200000004,19 Ilir,member\n"
-    "Ani Lestari,081200000004,19 Ilir,member\n"
-).encode()
+    b"name,phone,kelurahan,role\n"
+    b"Siti Aminah,0812-3456-7890,23 Ilir,member\n"
+    b"Rina Wulandari,+62 812 0000 0002,24 Ilir,coordinator\n"
+    b"Fatimah,6281200000004,19 Ilir,member\n"
+    b"Ani Lestari,081200000004,19 Ilir,member\n"
+)
 
 
 def _import(db) -> None:
@@ -39,8 +39,9 @@ def _member(db, name: str) -> Member:
         return member
 
 
-def test_same_person_on_whatsapp_and_telegram(db, whatsapp, telegram, tg_updates, fake_twilio,
-                                              fake_telegram):
+def test_same_person_on_whatsapp_and_telegram(
+    db, whatsapp, telegram, tg_updates, fake_twilio, fake_telegram
+):
     _import(db)
     siti_wa = "whatsapp:+6281234567890"
 
@@ -108,8 +109,9 @@ def test_forwarded_or_typed_contact_is_refused(db, telegram, tg_updates, fake_te
     assert "Siti Aminah" not in fake_telegram.texts(chat)[-1]
 
 
-def test_shared_family_phone_asks_who_is_speaking(db, whatsapp, telegram, fake_twilio,
-                                                  fake_telegram, tg_updates):
+def test_shared_family_phone_asks_who_is_speaking(
+    db, whatsapp, telegram, fake_twilio, fake_telegram, tg_updates
+):
     _import(db)
     family = "whatsapp:+6281200000004"
     whatsapp.say("DATA", phone="+6281200000004")
