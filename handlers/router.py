@@ -23,7 +23,12 @@ from conversations.engine import (
     menu_dialogs,
 )
 from handlers.matching import is_number, match_keyword, pick_label, pick_number
-from storage.conversations import load_conversation, move_conversation, save_conversation
+from storage.conversations import (
+    conversation_key,
+    load_conversation,
+    move_conversation,
+    save_conversation,
+)
 from storage.db import Database
 from storage.identities import touch_identity
 from storage.inbound import attach_identity, record_inbound
@@ -54,11 +59,7 @@ class RouterConfig:
     default_language: str = DEFAULT_LANGUAGE
 
 
-def speaker_key(identity: Identity) -> str:
-    """Conversations follow the person: by proven phone when known, else by chat address."""
-    if identity.phone:
-        return f"phone:{identity.phone}"
-    return f"{identity.channel}:{identity.address}"
+speaker_key = conversation_key
 
 
 class Router:

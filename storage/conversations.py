@@ -8,8 +8,31 @@ from sqlalchemy import delete
 from sqlalchemy.orm.attributes import flag_modified
 from sqlmodel import Session, col
 
-from storage.models import Conversation
+from storage.models import Conversation, Identity
 from wlcc.formatting import utcnow
+
+
+def conversation_key(identity: Identity) -> str:
+    """Conversations follow the person: by proven phone when known, else by chat address."""
+    if identity.phone:
+        return f"phone:{identity.phone}"
+    return f"{identity.channel}:{identity.address}"
+
+
+def offer_choices(
+    session: Session, identity: Identity, choices: list[list[str]], now: datetime
+) -> bool:
+    """Let a typed number answer a proactive message's choices (e.g. "1" = approve).
+
+    Only when the person is not in the middle of a dialog, whose own choices must keep their
+    numbers. Call it in the transaction that records the message as sent.
+    """
+    conversation = load_conversation(session, conversation_key(identity))
+    if conversation.dialog is not None or not choices:
+        return False
+    conversation.choices = [list(c) for c in choices]
+    save_conversation(session, conversation, now)
+    return True
 
 
 def load_conversation(session: Session, key: str) -> Conversation:
