@@ -11,9 +11,11 @@ import re
 import sys
 from collections.abc import Iterable
 
-_BOT_TOKEN = re.compile(r"\b\d{5,}:[A-Za-z0-9_-]{30,}\b")
-# 9-15 digits, optionally prefixed with + or whatsapp:+, with common separators inside.
-_PHONE = re.compile(r"(?<![\w/.])(\+?\d[\d\- ]{7,17}\d)(?![\w.])")
+# Not \b: in Bot API URLs the token follows "bot" directly (.../bot123:ABC.../sendMessage).
+_BOT_TOKEN = re.compile(r"(?<!\d)\d{5,}:[A-Za-z0-9_-]{30,}")
+# 9-15 digits, optionally prefixed with + or whatsapp:+, with common separators inside; not a
+# date such as the 2026-12-12 09:00 of every line's timestamp.
+_PHONE = re.compile(r"(?<![\w/.])(?!\d{4}-\d\d-\d\d)(\+?\d[\d\- ]{7,17}\d)(?![\w.])")
 _TWILIO_SID = re.compile(r"\b(AC|SK)[0-9a-fA-F]{32}\b")
 
 

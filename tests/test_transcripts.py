@@ -1,0 +1,453 @@
+"""Conversation transcripts: every ``tests/transcripts/*.txt`` replayed against the real router.
+
+The format is described in ``tests/transcripts/README.md``. Each transcript runs on SQLite and,
+when TEST_DATABASE_URL is set, on PostgreSQL; the bot's lines must match exactly.
+
+``WLCC_UPDATE_TRANSCRIPTS=1 pytest tests/test_transcripts.py`` rewrites the bot lines from what
+the bot actually says (everything else in the file is kept), so a wording change is reviewed as a
+diff of the transcripts.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import os
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.messages import Choice, Inbound, Location, Media, Outbound, SharedContact
+from bot.render import TELEGRAM_TEXT_LIMIT, WHATSAPP_TEXT_LIMIT, numbered_text, split_text
+from handlers.router import Router
+from storage.db import Database
+
+TRANSCRIPTS = Path(__file__).parent / "transcripts"
+UPDATE = os.environ.get("WLCC_UPDATE_TRANSCRIPTS", "").strip() not in ("", "0")
+
+# Monday 7 December 2026, 08.00 WIB: a fixed clock keeps dates in replies stable.
+START = datetime(2026, 12, 7, 1, 0, tzinfo=UTC)
+# Time that passes between two messages when the transcript does not say otherwise.
+STEP = timedelta(seconds=10)
+DEFAULT_PHONE = "+6281234567890"
+DEFAULT_TELEGRAM_ID = "7000001"
+DEFAULT_NAME = "Siti"
+CHANNELS = ("whatsapp", "telegram", "simulator")
+SEPARATOR = "---"
+
+_SPECIAL = re.compile(r"^\[(lokasi|foto|kontak|tombol)(?:\s+([^\]]*))?\]\s*(.*)$")
+_DURATION = re.compile(r"^(\d+)\s*(s|m|h|d)$")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+
+
+class TranscriptError(Exception):
+    """The transcript file itself is malformed (or asks for something impossible)."""
+
+
+# --- the file ---
+
+
+@dataclass
+class Step:
+    """A message from the person (``>``) or a re-delivery (``@ retry``), with the bot's lines."""
+
+    line_no: int
+    source: str  # the line as written
+    expected: list[str] = field(default_factory=list)  # the bot lines below it, as written
+
+
+@dataclass
+class Directive:
+    line_no: int
+    source: str
+    name: str
+    arg: str
+
+
+Item = str | Step | Directive  # a str is a comment or blank line, kept as it is
+
+
+def is_bot_line(line: str) -> bool:
+    return line == "<" or line.startswith("< ") or line == SEPARATOR
+
+
+def parse(text: str, name: str = "<transcript>") -> list[Item]:
+    items: list[Item] = []
+    open_step: Step | None = None  # the step whose bot lines may follow
+    for line_no, line in enumerate(text.splitlines(), start=1):
+        where = f"{name}:{line_no}"
+        if is_bot_line(line):
+            if open_step is None:
+                raise TranscriptError(f"{where}: a bot line must follow a '>' line directly")
+            open_step.expected.append(line)
+            continue
+        open_step = None
+        if line.startswith(">"):
+            open_step = Step(line_no, line)
+            items.append(open_step)
+        elif line.startswith("@"):
+            name_, _, arg = line[1:].strip().partition(" ")
+            if not name_:
+                raise TranscriptError(f"{where}: empty directive")
+            if name_ == "retry":
+                open_step = Step(line_no, line)
+                items.append(open_step)
+            else:
+                items.append(Directive(line_no, line, name_, arg.strip()))
+        elif line.startswith("<"):
+            raise TranscriptError(f"{where}: write bot lines as '< text' (or '<' when empty)")
+        elif not line.strip() or line.startswith("#"):
+            items.append(line)
+        else:
+            raise TranscriptError(f"{where}: unknown line {line!r}; lines start with #, @, > or <")
+    return items
+
+
+def bot_lines(messages: list[list[str]]) -> list[str]:
+    """The file lines for what the bot sent in one turn: messages separated by '---'."""
+    lines: list[str] = []
+    for i, message in enumerate(messages):
+        if i:
+            lines.append(SEPARATOR)
+        lines += [f"< {line}" if line else "<" for line in message]
+    return lines
+
+
+def render_file(items: list[Item], actual: dict[int, list[str]] | None = None) -> str:
+    """The transcript text; with ``actual`` (line number -> bot lines) the bot lines replaced."""
+    out: list[str] = []
+    for item in items:
+        if isinstance(item, str):
+            out.append(item)
+        elif isinstance(item, Directive):
+            out.append(item.source)
+        else:
+            out.append(item.source)
+            out += actual.get(item.line_no, []) if actual is not None else item.expected
+    return "\n".join(out) + "\n"
+
+
+# --- what the person reads ---
+
+
+def render_replies(replies: list[Outbound], channel: str) -> list[list[str]]:
+    """Each message the person receives, as lines, the way the channel shows it."""
+    messages: list[list[str]] = []
+    for reply in replies:
+        if channel == "telegram":
+            # Photos go first as messages of their own; choices are buttons under the last part.
+            messages += [[f"[foto: {m.ref}]"] for m in reply.media]
+            chunks = split_text(reply.text, TELEGRAM_TEXT_LIMIT) or [""]
+            parts = [chunk.split("\n") for chunk in chunks]
+            parts[-1] += [f"[{choice.label}]" for choice in reply.choices]
+            if reply.request_contact:
+                parts[-1].append(f"[{reply.request_contact}] (tombol kirim kontak)")
+            messages += parts
+        else:
+            # WhatsApp: choices as a numbered list; media attached to the first part.
+            chunks = split_text(numbered_text(reply), WHATSAPP_TEXT_LIMIT) or [""]
+            parts = [chunk.split("\n") for chunk in chunks]
+            parts[0] = [f"[foto: {m.ref}]" for m in reply.media] + parts[0]
+            messages += parts
+    return messages
+
+
+# --- playing it ---
+
+
+def parse_duration(text: str) -> timedelta:
+    match = _DURATION.match(text.strip())
+    if not match:
+        raise ValueError(text)
+    return timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+
+
+class Player:
+    """One simulated world: a clock, the person speaking now, and the router."""
+
+    def __init__(self, router: Router, name: str) -> None:
+        self.router = router
+        self.name = name
+        self.now = START
+        self.started = False
+        self.channel = "whatsapp"
+        self.phone = DEFAULT_PHONE
+        self.telegram_id = DEFAULT_TELEGRAM_ID
+        self.sender_name: str | None = DEFAULT_NAME
+        self.counter = 0
+        self.last: Inbound | None = None
+        # speaker -> label -> payload of every button shown so far (old ones stay pressable)
+        self.buttons: dict[str, dict[str, str]] = {}
+
+    # the person speaking now
+    @property
+    def address(self) -> str:
+        return self.telegram_id if self.channel == "telegram" else self.phone
+
+    @property
+    def speaker(self) -> str:
+        return f"{self.channel}:{self.address}"
+
+    def directive(self, d: Directive) -> None:
+        where = f"{self.name}:{d.line_no}"
+        if d.name == "phone":
+            if not re.fullmatch(r"\+\d{8,15}", d.arg):
+                raise TranscriptError(f"{where}: @ phone wants an E.164 number like +6281234567890")
+            self.phone = d.arg
+        elif d.name == "telegram-id":
+            if not d.arg.isdigit():
+                raise TranscriptError(f"{where}: @ telegram-id wants a number")
+            self.telegram_id = d.arg
+        elif d.name == "channel":
+            if d.arg not in CHANNELS:
+                raise TranscriptError(f"{where}: @ channel is one of {', '.join(CHANNELS)}")
+            self.channel = d.arg
+        elif d.name == "name":
+            self.sender_name = d.arg or None
+        elif d.name == "wait":
+            try:
+                self.now += parse_duration(d.arg)
+            except ValueError:
+                raise TranscriptError(f"{where}: @ wait wants e.g. 45s, 31m, 2h or 3d") from None
+            self.started = False  # the next message comes exactly this long after the last
+        elif d.name == "clock":
+            try:
+                moment = datetime.fromisoformat(d.arg)
+            except ValueError:
+                moment = None
+            if moment is None or moment.tzinfo is None:
+                raise TranscriptError(f"{where}: @ clock wants e.g. 2026-12-12T09:00+07:00")
+            self.now = moment.astimezone(UTC)
+            self.started = False
+        else:
+            raise TranscriptError(f"{where}: unknown directive @ {d.name}")
+
+    def _tick(self) -> datetime:
+        if self.started:
+            self.now += STEP
+        self.started = True
+        return self.now
+
+    def inbound(self, text: str, where: str) -> Inbound:
+        self.counter += 1
+        received_at = self._tick()
+        platform_id = {
+            "telegram": str(100000 + self.counter),
+            "whatsapp": f"SM{self.counter:032x}",
+            "simulator": f"sim-{self.counter}",
+        }[self.channel]
+        payload: str | None = None
+        contact: SharedContact | None = None
+        location: Location | None = None
+        media: tuple[Media, ...] = ()
+        special = _SPECIAL.match(text)
+        if special:
+            kind, arg, text = special.group(1), (special.group(2) or "").strip(), special.group(3)
+            if kind == "lokasi":
+                try:
+                    lat, lon = (float(x) for x in arg.split())
+                except ValueError:
+                    raise TranscriptError(f"{where}: write [lokasi -2.9761 104.7754]") from None
+                location = Location(lat, lon)
+            elif kind == "foto":
+                ref = (
+                    f"photo-file-{self.counter}"
+                    if self.channel == "telegram"
+                    else f"https://media.example.test/photo-{self.counter}.jpg"
+                )
+                media = (Media(ref, "image/jpeg"),)
+            elif kind == "kontak":
+                phone, _, whose = arg.partition(" ")
+                own = whose.strip() != "orang lain"
+                user_id = int(self.telegram_id) if self.channel == "telegram" else None
+                if user_id is not None and not own:
+                    user_id += 1
+                contact = SharedContact(phone=phone, first_name=self.sender_name, user_id=user_id)
+            else:  # tombol: press the button (or WhatsApp quick reply) with this label
+                buttons = self.buttons.get(self.speaker, {})
+                if arg not in buttons:
+                    labels = ", ".join(buttons) or "none"
+                    raise TranscriptError(f"{where}: no button {arg!r} was shown (shown: {labels})")
+                payload = buttons[arg]
+        return Inbound(
+            channel=self.channel,
+            address=self.address,
+            sender_id=self.address,
+            platform_id=platform_id,
+            received_at=received_at,
+            text=text,
+            payload=payload,
+            contact=contact,
+            location=location,
+            media=media,
+            sender_name=self.sender_name,
+            phone=None if self.channel == "telegram" else self.phone,
+        )
+
+    def step(self, step: Step) -> list[str]:
+        where = f"{self.name}:{step.line_no}"
+        if step.source.startswith("@"):
+            if self.last is None:
+                raise TranscriptError(f"{where}: @ retry needs an earlier message")
+            # The platform delivers the same message again (same id), a little later.
+            retried = dataclasses.replace(self.last, received_at=self._tick())
+            replies = self.router.handle(retried)
+            if replies is not None:
+                raise AssertionError(f"{where}: a re-delivered message was processed again")
+            return []
+        text = step.source[1:].removeprefix(" ")
+        inbound = self.inbound(text, where)
+        self.last = inbound
+        replies = self.router.handle(inbound)
+        if replies is None:
+            raise AssertionError(f"{where}: a new message was taken for a platform retry")
+        buttons = self.buttons.setdefault(self.speaker, {})
+        for reply in replies:
+            buttons.update((choice.label, choice.payload) for choice in reply.choices)
+        return bot_lines(render_replies(replies, inbound.channel))
+
+
+def play(items: list[Item], router: Router, name: str) -> str:
+    """Run the transcript and return it with the bot lines the bot actually said."""
+    player = Player(router, name)
+    actual: dict[int, list[str]] = {}
+    for item in items:
+        if isinstance(item, Directive):
+            player.directive(item)
+        elif isinstance(item, Step):
+            actual[item.line_no] = player.step(item)
+    return render_file(items, actual)
+
+
+def run_transcript(source: str, db: Database, name: str) -> str:
+    return play(parse(source, name), Router(db), name)
+
+
+# --- the tests ---
+
+FILES = sorted(TRANSCRIPTS.glob("*.txt"))
+
+
+@pytest.mark.parametrize("path", FILES, ids=[p.stem for p in FILES])
+def test_transcript(path: Path, db: Database) -> None:
+    source = path.read_text(encoding="utf-8")
+    actual = run_transcript(source, db, path.name)
+    if actual == source:
+        return
+    if UPDATE:
+        path.write_text(actual, encoding="utf-8", newline="\n")
+        return
+    diff = "".join(
+        difflib.unified_diff(
+            source.splitlines(keepends=True),
+            actual.splitlines(keepends=True),
+            fromfile=f"{path.name} (transcript)",
+            tofile=f"{path.name} (bot on {db.dialect})",
+        )
+    )
+    pytest.fail(
+        f"The bot's replies differ from {path.relative_to(TRANSCRIPTS.parent.parent)}:\n\n{diff}\n"
+        "If the change is intended, update the transcripts and review the diff:\n"
+        "    WLCC_UPDATE_TRANSCRIPTS=1 pytest tests/test_transcripts.py",
+        pytrace=False,
+    )
+
+
+def test_transcripts_exist() -> None:
+    assert FILES, f"no transcripts in {TRANSCRIPTS}"
+
+
+# --- the runner itself ---
+
+
+def test_parse_keeps_the_file_as_written() -> None:
+    text = (
+        "# Judul\n"
+        "@ phone +6281111111111\n"
+        "\n"
+        "> halo\n"
+        "< satu\n"
+        "<\n"
+        "< dua\n"
+        "---\n"
+        "< tiga\n"
+        "@ retry\n"
+        "@ wait 31m\n"
+        "> [lokasi -2.97 104.76]\n"
+    )
+    items = parse(text)
+    assert render_file(items) == text
+    steps = [i for i in items if isinstance(i, Step)]
+    assert [s.expected for s in steps] == [["< satu", "<", "< dua", "---", "< tiga"], [], []]
+    directives = [(d.name, d.arg) for d in items if isinstance(d, Directive)]
+    assert directives == [("phone", "+6281111111111"), ("wait", "31m")]
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("< halo\n", "must follow a '>' line"),
+        ("> halo\n\n< menu\n", "must follow a '>' line"),
+        ("> halo\n# catatan\n< menu\n", "must follow a '>' line"),
+        ("halo\n", "unknown line"),
+        ("> halo\n<menu\n", "write bot lines as '< text'"),
+        ("@\n", "empty directive"),
+    ],
+)
+def test_parse_rejects_malformed_lines(text: str, message: str) -> None:
+    with pytest.raises(TranscriptError, match=re.escape(message)):
+        parse(text, "x.txt")
+
+
+def test_bot_lines_separate_messages() -> None:
+    assert bot_lines([["a", "", "b"], ["c"]]) == ["< a", "<", "< b", "---", "< c"]
+
+
+def test_render_replies_per_channel() -> None:
+    reply = Outbound(
+        "Pilih:", (Choice("a", "Satu"), Choice("b", "Dua")), hint="Balas dengan angka."
+    )
+    assert render_replies([reply], "whatsapp") == [
+        ["Pilih:", "", "1. Satu", "2. Dua", "", "Balas dengan angka."]
+    ]
+    assert render_replies([reply], "telegram") == [["Pilih:", "[Satu]", "[Dua]"]]
+    contact = Outbound("Kirim nomor Anda.", request_contact="Kirim nomor saya")
+    assert render_replies([contact], "telegram") == [
+        ["Kirim nomor Anda.", "[Kirim nomor saya] (tombol kirim kontak)"]
+    ]
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("45s", timedelta(seconds=45)),
+        ("31m", timedelta(minutes=31)),
+        ("2h", timedelta(hours=2)),
+        ("3d", timedelta(days=3)),
+    ],
+)
+def test_parse_duration(text: str, expected: timedelta) -> None:
+    assert parse_duration(text) == expected
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_wrong_bot_line_is_a_difference(db: Database) -> None:
+    source = "> menu\n< Ini bukan menunya.\n"
+    actual = run_transcript(source, db, "x.txt")
+    assert actual != source
+    assert actual.startswith("> menu\n< Menu utama.")
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_unknown_directive_is_an_error(db: Database) -> None:
+    with pytest.raises(TranscriptError, match="unknown directive"):
+        run_transcript("@ tunggu 5m\n> halo\n", db, "x.txt")
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_pressing_a_button_that_is_not_shown_is_an_error(db: Database) -> None:
+    with pytest.raises(TranscriptError, match="no button 'English' was shown"):
+        run_transcript("> [tombol English]\n", db, "x.txt")
