@@ -48,6 +48,31 @@ GLOBAL_WORDS = {
     "BATAL": "cancel",
     "CANCEL": "cancel",
 }
+# Politeness outside any dialog: a greeting opens the menu, thanks get a kind answer.
+COURTESY = {
+    **dict.fromkeys(
+        (
+            "HALO",
+            "HALLO",
+            "HAI",
+            "HELLO",
+            "HI",
+            "PAGI",
+            "SELAMAT PAGI",
+            "SELAMAT SIANG",
+            "SELAMAT SORE",
+            "SELAMAT MALAM",
+            "ASSALAMUALAIKUM",
+            "ASSALAMU ALAIKUM",
+            "PERMISI",
+        ),
+        "greeting",
+    ),
+    **dict.fromkeys(
+        ("TERIMA KASIH", "TERIMAKASIH", "MAKASIH", "MAKASI", "TRIMS", "THANKS", "THANK YOU"),
+        "thanks",
+    ),
+}
 # Global words that concern the whole phone and need no "who is speaking?" first.
 PHONE_WIDE = frozenset({"help", "cancel"})
 
@@ -253,11 +278,19 @@ class Router:
             return
 
         # 7. Nothing matched.
+        courtesy = match_keyword(turn.text, list(COURTESY)) if turn.text else None
         if first_contact:
             ctx.say(ctx.t("welcome"))
             self._global_menu(ctx)
+        elif courtesy is not None and not courtesy.args:
+            if COURTESY[courtesy.keyword] == "thanks":
+                ctx.say(ctx.t("courtesy.thanks"))
+            else:  # a greeting: the menu is what she came for
+                self._global_menu(ctx)
         elif turn.text and is_number(turn.text):
+            # The choices shown before have gone (answered, or the session expired).
             ctx.say(ctx.t("choice.no_menu"))
+            self._global_menu(ctx)
         elif turn.location is not None or turn.media or turn.contact is not None:
             ctx.say(ctx.t("fallback.attachment"))
         else:
