@@ -36,6 +36,14 @@ log = logging.getLogger(__name__)
 CHANNEL = "telegram"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 (a header name)
 CALLBACK_DATA_LIMIT = 64  # bytes, Bot API limit
+CAPTION_LIMIT = 1024  # UTF-16 code units, Bot API limit for a photo caption
+
+
+def file_base_url(api_base_url: str) -> str:
+    """Where files are downloaded: ``.../bot`` -> ``.../file/bot`` (api.telegram.org, a local
+    Bot API server or a fake alike)."""
+    base = api_base_url.rstrip("/")
+    return (base[: -len("/bot")] if base.endswith("/bot") else base) + "/file/bot"
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +63,7 @@ class TelegramChannel:
         self.bot = Bot(
             settings.telegram_bot_token.get_secret_value(),
             base_url=settings.telegram_api_base_url,
+            base_file_url=file_base_url(settings.telegram_api_base_url),
             request=self._request,
             get_updates_request=HTTPXRequest(),
         )
@@ -78,6 +87,8 @@ class TelegramChannel:
             msg = query.message
             if msg is None or msg.chat.type != ChatType.PRIVATE or not query.data:
                 return ParsedUpdate(None, query.id)
+            _expect(_is_int(msg.chat.id) and _is_int(query.from_user.id), "ids")
+            _expect(_is_str(query.data) and _is_str(query.from_user.first_name), "data")
             inbound = Inbound(
                 channel=CHANNEL,
                 address=str(msg.chat.id),
@@ -96,6 +107,7 @@ class TelegramChannel:
     def _from_message(self, message: Message, platform_id: str) -> Inbound | None:
         sender = message.from_user
         assert sender is not None
+        _check_message(message)
         contact = None
         if message.contact is not None:
             contact = SharedContact(
@@ -144,6 +156,16 @@ class TelegramChannel:
         """Send one message (split if long); returns the Telegram message ids. Raises on error."""
         chat_id = int(address)
         ids: list[int] = []
+        text = message.text.strip()
+        if len(message.media) == 1 and 0 < len(text.encode("utf-16-le")) // 2 <= CAPTION_LIMIT:
+            # One photo with a short text: a captioned photo, as a broadcast reaches members.
+            sent = await self.bot.send_photo(
+                chat_id,
+                photo=message.media[0].ref,
+                caption=text,
+                reply_markup=self._markup(message),
+            )
+            return [sent.message_id]
         for item in message.media:
             sent = await self.bot.send_photo(chat_id, photo=item.ref)
             ids.append(sent.message_id)
@@ -182,6 +204,43 @@ class TelegramChannel:
             except TelegramError as exc:
                 log.warning("telegram reply to chat failed: %s", exc)
                 return
+
+
+# PTB does not check the JSON types of an update; a forged or broken one must not get further.
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _is_str(value: object, optional: bool = False) -> bool:
+    return isinstance(value, str) or (optional and value is None)
+
+
+def _expect(condition: bool, what: str) -> None:
+    if not condition:
+        raise TypeError(f"{what}: wrong type in the update")
+
+
+def _check_message(message: Message) -> None:
+    sender = message.from_user
+    assert sender is not None
+    _expect(_is_int(message.chat.id) and _is_int(sender.id), "ids")
+    _expect(_is_str(sender.first_name), "from.first_name")
+    _expect(_is_str(message.text, True) and _is_str(message.caption, True), "text")
+    if message.contact is not None:
+        _expect(_is_str(message.contact.phone_number), "contact.phone_number")
+        _expect(message.contact.user_id is None or _is_int(message.contact.user_id), "contact")
+    places = [message.location] + ([message.venue.location] if message.venue else [])
+    for place in places:
+        if place is not None:
+            _expect(_is_number(place.latitude) and _is_number(place.longitude), "location")
+    if message.venue is not None:
+        _expect(_is_str(message.venue.address, True), "venue.address")
+    files = list(message.photo) + ([message.document] if message.document else [])
+    _expect(all(_is_str(f.file_id) for f in files), "file_id")
 
 
 # --- webhook ---

@@ -8,13 +8,19 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 from sqlalchemy import create_engine, text
+from starlette.testclient import TestClient
 
 from storage.db import Database, normalize_url
 from storage.migrate import upgrade
+from tests.fakes.telegram_api import DEFAULT_TOKEN, FakeTelegram
+from tests.fakes.telegram_updates import TelegramUpdates
+from tests.fakes.twilio_api import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN, SANDBOX_FROM, FakeTwilio
+from tests.fakes.webhooks import TelegramWebhook, WhatsAppWebhook, running_app
+from wlcc.settings import Settings, load_settings
 
 PG_URL = os.environ.get("TEST_DATABASE_URL")
 BACKENDS = ["sqlite", "postgres"]
@@ -54,3 +60,130 @@ def db(database_url: str) -> Iterator[Database]:
     database = Database(database_url)
     yield database
     database.dispose()
+
+
+# --- fake platforms, settings and the running app ---
+
+TELEGRAM_TOKEN = DEFAULT_TOKEN
+TELEGRAM_SECRET = "wlcc-test_webhook-secret-7f3a9c"
+TWILIO_ACCOUNT_SID = DEFAULT_ACCOUNT_SID
+TWILIO_AUTH_TOKEN = DEFAULT_AUTH_TOKEN
+TWILIO_WHATSAPP_FROM = SANDBOX_FROM
+PUBLIC_BASE_URL = "https://bot.example.org"
+_PROXY_VARS = {"http_proxy", "https_proxy", "all_proxy", "no_proxy"}
+
+
+@pytest.fixture(scope="session")
+def _telegram_server() -> Iterator[FakeTelegram]:
+    with FakeTelegram(TELEGRAM_TOKEN) as fake:
+        yield fake
+
+
+@pytest.fixture(scope="session")
+def _twilio_server() -> Iterator[FakeTwilio]:
+    with FakeTwilio(TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN) as fake:
+        yield fake
+
+
+@pytest.fixture
+def fake_telegram(_telegram_server: FakeTelegram) -> Iterator[FakeTelegram]:
+    """The fake Bot API (one server per session), emptied for each test."""
+    _telegram_server.reset()
+    yield _telegram_server
+    errors = list(_telegram_server.errors)
+    _telegram_server.reset()
+    assert not errors, "the fake Telegram server failed:\n" + "\n".join(errors)
+
+
+@pytest.fixture
+def fake_twilio(_twilio_server: FakeTwilio) -> Iterator[FakeTwilio]:
+    """The fake Twilio REST API (one server per session), emptied for each test."""
+    _twilio_server.reset()
+    yield _twilio_server
+    errors = list(_twilio_server.errors)
+    _twilio_server.reset()
+    assert not errors, "the fake Twilio server failed:\n" + "\n".join(errors)
+
+
+@pytest.fixture
+def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No setting (nor HTTP proxy) of the developer's environment reaches the test."""
+    names = {name.lower() for name in Settings.model_fields} | _PROXY_VARS
+    for key in list(os.environ):
+        if key.lower() in names:
+            monkeypatch.delenv(key)
+
+
+@pytest.fixture
+def make_settings(
+    database_url: str, fake_telegram: FakeTelegram, fake_twilio: FakeTwilio, clean_env: None
+) -> Callable[..., Settings]:
+    """Build settings for the test database and the fakes; keyword arguments override fields
+    (``telegram_bot_token=None`` turns Telegram off). Neither ``.env`` nor the environment is
+    read: every field is given explicitly."""
+    base: dict[str, object] = {
+        "database_url": database_url,
+        "telegram_bot_token": TELEGRAM_TOKEN,
+        "telegram_webhook_secret": TELEGRAM_SECRET,
+        "telegram_api_base_url": fake_telegram.base_url,
+        "twilio_account_sid": TWILIO_ACCOUNT_SID,
+        "twilio_auth_token": TWILIO_AUTH_TOKEN,
+        "twilio_whatsapp_from": TWILIO_WHATSAPP_FROM,
+        "twilio_api_base_url": fake_twilio.base_url,
+        "public_base_url": PUBLIC_BASE_URL,
+        "wlcc_timezone": "Asia/Jakarta",
+        "wlcc_default_language": "id",
+        "wlcc_log_level": "INFO",
+        "wlcc_scheduler_enabled": False,
+    }
+    for name, info in Settings.model_fields.items():
+        if name not in base and not info.is_required():
+            base[name] = info.get_default(call_default_factory=True)
+
+    def make(**overrides: object) -> Settings:
+        return load_settings(_env_file=None, **{**base, **overrides})
+
+    return make
+
+
+@pytest.fixture
+def settings(make_settings: Callable[..., Settings]) -> Settings:
+    return make_settings()
+
+
+@pytest.fixture
+def client(settings: Settings) -> Iterator[TestClient]:
+    """The real app (``create_app(settings, scheduler=False)``) with its lifespan running."""
+    with running_app(settings) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def tg_updates() -> TelegramUpdates:
+    return TelegramUpdates()
+
+
+@pytest.fixture
+def telegram(
+    client: TestClient, settings: Settings, tg_updates: TelegramUpdates
+) -> TelegramWebhook:
+    """Posts updates to ``/webhooks/telegram`` as Telegram does (with the secret header)."""
+    return TelegramWebhook(client, settings, tg_updates)
+
+
+@pytest.fixture
+def whatsapp(client: TestClient, settings: Settings) -> WhatsAppWebhook:
+    """Posts Twilio-signed forms to ``/webhooks/whatsapp`` (and its status callback)."""
+    return WhatsAppWebhook(client, settings)
+
+
+@pytest.fixture
+def count_rows(db: Database) -> Callable[[str], int]:
+    """``count_rows("inbound_message")``: the rows of a table in the test database."""
+
+    def count(table: str) -> int:
+        with db.engine.connect() as conn:
+            query = text(f'SELECT COUNT(*) FROM "{table}"')  # noqa: S608 (a table name)
+            return int(conn.execute(query).scalar_one())
+
+    return count

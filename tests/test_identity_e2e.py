@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from sqlmodel import select
 
+from storage.db import Database
 from storage.identities import default_community
 from storage.member_import import apply_import, parse_members_csv
 from storage.models import AuditLog, Identity, Member
@@ -32,7 +33,7 @@ def _import(db) -> None:
         apply_import(session, community.id, plan.rows)
 
 
-def _member(db, name: str) -> Member:
+def _member(db: Database, name: str) -> Member:
     with db.transaction() as session:
         member = session.exec(select(Member).where(Member.name == name)).one()
         session.expunge(member)
