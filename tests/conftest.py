@@ -1,17 +1,22 @@
 """Shared fixtures.
 
 Every test that takes ``database_url`` (or ``db``) runs on SQLite and, when TEST_DATABASE_URL is
-set, again on PostgreSQL in a schema of its own that is dropped afterwards.
+set, again on PostgreSQL. Migrations run once per test session: each SQLite test gets a copy of
+a migrated template file; PostgreSQL tests share one migrated schema (dropped at the end) whose
+tables are emptied and re-seeded before each test.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import MetaData, create_engine, insert, text
 from starlette.testclient import TestClient
 
 from storage.db import Database, normalize_url
@@ -31,28 +36,79 @@ def _pg_schema_url(base: str, schema: str) -> str:
     return f"{normalize_url(base)}{sep}options=-csearch_path%3D{schema}"
 
 
+@pytest.fixture(scope="session")
+def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "migrated.db"
+    upgrade(f"sqlite:///{path}")
+    return path
+
+
+class _PgSchema:
+    """One migrated schema for the session; ``fresh()`` empties it back to just-migrated."""
+
+    def __init__(self, base_url: str) -> None:
+        self.name = f"t_{uuid.uuid4().hex[:12]}"
+        self.admin = create_engine(normalize_url(base_url))
+        with self.admin.begin() as conn:
+            conn.execute(text(f'CREATE SCHEMA "{self.name}"'))
+        self.url = _pg_schema_url(base_url, self.name)
+        upgrade(self.url)
+        self.engine = create_engine(self.url)
+        self.metadata = MetaData()
+        self.metadata.reflect(self.engine)
+        tables = [t for t in self.metadata.sorted_tables if t.name != "alembic_version"]
+        with self.engine.connect() as conn:  # what the migrations seeded (the community)
+            self.seed: list[tuple[Any, list[dict[str, Any]]]] = [
+                (t, [dict(r._mapping) for r in conn.execute(t.select())]) for t in tables
+            ]
+        self.tables = tables
+
+    def fresh(self) -> None:
+        names = ", ".join(f'"{t.name}"' for t in self.tables)
+        with self.engine.begin() as conn:
+            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+            for table, rows in self.seed:
+                if rows:
+                    conn.execute(insert(table), rows)
+                    if "id" in table.c:  # keep sequences past the seeded ids
+                        conn.execute(
+                            text(
+                                f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "  # noqa: S608
+                                f'(SELECT MAX(id) FROM "{table.name}"))'
+                            )
+                        )
+
+    def drop(self) -> None:
+        self.engine.dispose()
+        with self.admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{self.name}" CASCADE'))
+        self.admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def _pg_schema() -> Iterator[_PgSchema]:
+    if not PG_URL:
+        pytest.skip("TEST_DATABASE_URL is not set")
+    schema = _PgSchema(PG_URL)
+    try:
+        yield schema
+    finally:
+        schema.drop()
+
+
 @pytest.fixture(params=BACKENDS)
-def database_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A migrated, empty database (but for the default community)."""
     if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'test.db'}"
-        upgrade(url)
-        yield url
+        path = tmp_path / "test.db"
+        shutil.copyfile(request.getfixturevalue("_sqlite_template"), path)
+        yield f"sqlite:///{path}"
         return
     if not PG_URL:
         pytest.skip("TEST_DATABASE_URL is not set")
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(normalize_url(PG_URL))
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    url = _pg_schema_url(PG_URL, schema)
-    try:
-        upgrade(url)
-        yield url
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    schema: _PgSchema = request.getfixturevalue("_pg_schema")
+    schema.fresh()
+    yield schema.url
 
 
 @pytest.fixture
