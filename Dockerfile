@@ -1,0 +1,59 @@
+# syntax=docker/dockerfile:1
+# WLCC bot image: `docker build -t wlcc-bot .`, or `docker compose up -d` with compose.yaml.
+# No secret is baked in: settings come from the environment (compose's env_file: .env).
+
+ARG PYTHON_IMAGE=python:3.11-slim
+
+# --- builder: a virtualenv with the pinned dependencies and the project, no build tools kept ---
+FROM ${PYTHON_IMAGE} AS builder
+
+ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PYTHONDONTWRITEBYTECODE=1
+
+RUN python -m venv /opt/venv
+ENV PATH=/opt/venv/bin:$PATH
+WORKDIR /src
+
+# Dependencies first, in a layer of their own: rebuilt only when the pins or the ranges change.
+COPY constraints.txt pyproject.toml ./
+RUN pip install -c constraints.txt pip setuptools wheel \
+ && python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" > /tmp/requirements.txt \
+ && pip install -c constraints.txt -r /tmp/requirements.txt
+
+# Then the project itself (not editable: the runtime image has no source tree). .dockerignore
+# keeps tests, benchmarks, caches, databases and .env out; pyproject.toml picks the packages.
+COPY . .
+RUN pip install -c constraints.txt --no-build-isolation --no-deps . \
+ && pip uninstall -y setuptools wheel \
+ && python -I -c "import app, scheduler, wlcc.cli, storage.migrate"
+
+# --- runtime: python:3.11-slim, the venv, a non-root user and a writable /data ---
+FROM ${PYTHON_IMAGE} AS runtime
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PATH=/opt/venv/bin:$PATH \
+    DATABASE_URL=sqlite:////data/wlcc.db
+
+RUN groupadd --system --gid 10001 wlcc \
+ && useradd --system --uid 10001 --gid wlcc --home-dir /home/wlcc --create-home \
+        --shell /usr/sbin/nologin wlcc \
+ && mkdir -p /data \
+ && chown wlcc:wlcc /data
+
+COPY --from=builder /opt/venv /opt/venv
+
+WORKDIR /home/wlcc
+USER 10001:10001
+VOLUME ["/data"]
+EXPOSE 8000
+
+# Liveness and database reachability; curl is not in the slim image, so Python's urllib.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
+    CMD ["python", "-c", "import sys, urllib.request; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4).status == 200 else 1)"]
+
+# `wlcc serve` migrates the database first, then serves app:app with uvicorn.
+# Other commands: `docker run --rm IMAGE db upgrade`, `... members import /data/members.csv`.
+ENTRYPOINT ["wlcc"]
+CMD ["serve", "--host", "0.0.0.0", "--port", "8000"]

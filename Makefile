@@ -1,0 +1,118 @@
+# WLCC bot: the two newcomer commands are `make demo` and `make test` (see README.md).
+# Every target creates the virtualenv (.venv) and installs the pinned dependencies on first use,
+# and again only when pyproject.toml or constraints.txt changed.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+MAKEFLAGS += --no-print-directory
+
+# python3.11 if there is one on PATH, else python3 (checked below: 3.11 or 3.12).
+PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3 2>/dev/null)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.wlcc-installed
+PIP := $(BIN)/python -m pip
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+# The demo always uses the embedded database, whatever DATABASE_URL says elsewhere.
+DEMO_DATABASE_URL ?= sqlite:///./wlcc.db
+HOST ?= 127.0.0.1
+PORT ?= 8000
+PYTEST_ARGS ?=
+BENCH_ARGS ?=
+# e.g. CHAT_ARGS="--phone +6281200000002" to chat as a demo coordinator
+CHAT_ARGS ?=
+
+.PHONY: help install demo chat serve test lint fmt typecheck pytest bench constraints clean distclean
+
+help: ## List the targets
+	@echo "Newcomer commands:"
+	@echo "  make demo    chat with the bot in this terminal (SQLite + demo data, no phone needed)"
+	@echo "  make test    run the whole test suite (ruff, mypy, pytest)"
+	@echo
+	@echo "All targets:"
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sort \
+		| awk 'BEGIN {FS = ":.*## "} {printf "  make %-12s %s\n", $$1, $$2}'
+
+install: $(STAMP) ## Create .venv and install the pinned dependencies (idempotent)
+	@true
+
+$(STAMP): pyproject.toml constraints.txt
+	@if [ -z "$(PYTHON)" ]; then \
+		echo "error: neither python3.11 nor python3 is on PATH; install Python 3.11." >&2; exit 1; fi
+	@$(PYTHON) -c 'import sys; sys.exit(not ((3, 11) <= sys.version_info[:2] < (3, 13)))' || { \
+		echo "error: $(PYTHON) is Python $$($(PYTHON) -c 'import platform; print(platform.python_version())'); WLCC needs 3.11 or 3.12 (set PYTHON=/path/to/python3.11)." >&2; \
+		exit 1; }
+	@if ! $(BIN)/python -c 'import sys; sys.exit(not ((3, 11) <= sys.version_info[:2] < (3, 13)))' 2>/dev/null; then \
+		echo "Creating $(VENV) with $(PYTHON)"; rm -rf $(VENV); $(PYTHON) -m venv $(VENV); fi
+	@echo "Installing the pinned dependencies into $(VENV) (log: $(VENV)/install.log)"
+	@{ $(PIP) install -c constraints.txt pip setuptools wheel \
+	  && $(PIP) install -c constraints.txt --no-build-isolation -e ".[dev]"; \
+	} > $(VENV)/install.log 2>&1 || { tail -n 40 $(VENV)/install.log >&2; \
+		echo "error: installing the dependencies failed (see $(VENV)/install.log)" >&2; exit 1; }
+	@touch $@
+
+demo: $(STAMP) ## Demo data on SQLite, then chat in the terminal (also reads piped input)
+	@DATABASE_URL='$(DEMO_DATABASE_URL)' $(BIN)/wlcc demo
+	@DATABASE_URL='$(DEMO_DATABASE_URL)' $(BIN)/wlcc chat $(CHAT_ARGS)
+
+chat: $(STAMP) ## Chat in the terminal with the configured database (DATABASE_URL or .env)
+	@$(BIN)/wlcc chat $(CHAT_ARGS)
+
+serve: $(STAMP) ## Migrate, then serve the webhooks on HOST:PORT (default 127.0.0.1:8000)
+	$(BIN)/wlcc serve --host $(HOST) --port $(PORT)
+
+# The whole suite: every step runs even if an earlier one failed, so one run shows all problems;
+# pytest's summary is the last line on success, and any failure makes the exit status non-zero.
+test: $(STAMP) ## ruff check, ruff format --check, mypy, pytest (PostgreSQL too if TEST_DATABASE_URL)
+	@failed=""; \
+	echo "== ruff check"; $(BIN)/ruff check . || failed="$$failed ruff-check"; \
+	echo "== ruff format --check"; $(BIN)/ruff format --check . || failed="$$failed ruff-format"; \
+	echo "== mypy"; $(BIN)/mypy . || failed="$$failed mypy"; \
+	if [ -n "$${TEST_DATABASE_URL:-}" ]; then \
+		echo "== pytest (SQLite and PostgreSQL)"; \
+	else \
+		echo "== pytest (SQLite; set TEST_DATABASE_URL to add PostgreSQL)"; fi; \
+	$(BIN)/python -m pytest $(PYTEST_ARGS) || failed="$$failed pytest"; \
+	if [ -n "$$failed" ]; then echo "make test: FAILED:$$failed" >&2; exit 1; fi
+
+lint: $(STAMP) ## ruff check, ruff format --check and mypy (no tests)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy .
+
+typecheck: $(STAMP) ## mypy only
+	$(BIN)/mypy .
+
+pytest: $(STAMP) ## pytest only (PYTEST_ARGS="-k name -x" to narrow)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+fmt: $(STAMP) ## Format the code and apply ruff's safe fixes
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+bench: $(STAMP) ## Webhook benchmark against a bare FastAPI baseline (loopback only, ~1 min)
+	$(BIN)/python -m bench.webhook $(BENCH_ARGS)
+
+# Re-resolve the newest versions pyproject.toml allows, in a scratch venv, and pin them.
+constraints: ## Re-resolve dependencies and rewrite constraints.txt (then run make test)
+	@if [ -z "$(PYTHON)" ]; then echo "error: no python3.11 or python3 on PATH" >&2; exit 1; fi
+	rm -rf .constraints-venv
+	$(PYTHON) -m venv .constraints-venv
+	.constraints-venv/bin/python -m pip install --quiet --upgrade pip setuptools wheel
+	.constraints-venv/bin/python -m pip install --quiet --no-build-isolation -e ".[dev]"
+	{ sed -n '/^#/p' constraints.txt | sed '/^# Generated/,$$d'; \
+	  echo "# Generated by \`make constraints\` with Python $$(.constraints-venv/bin/python -c 'import platform; print(platform.python_version())')."; \
+	  .constraints-venv/bin/python -m pip freeze --all --exclude-editable | sort -f; \
+	} > constraints.txt.new
+	mv constraints.txt.new constraints.txt
+	rm -rf .constraints-venv
+	@echo "constraints.txt rewritten; review the diff, then run make test."
+
+clean: ## Remove caches and build output (keeps .venv and any *.db)
+	rm -rf .mypy_cache .ruff_cache .pytest_cache build dist .constraints-venv
+	find . -path ./.venv -prune -o \( -name __pycache__ -o -name '*.egg-info' \) -prune -exec rm -rf {} +
+
+distclean: clean ## clean, and remove .venv too
+	rm -rf $(VENV)
