@@ -10,9 +10,11 @@ from datetime import timedelta
 from fastapi import FastAPI, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import SQLAlchemyError
 
-from bot import telegram, whatsapp
+from bot import media, telegram, whatsapp
 from bot.deps import DatabaseDep
+from bot.sender import BackgroundSender, build_sender
 from handlers.dispatch import Dispatcher
 from handlers.router import Router, RouterConfig
 from storage.db import Database, redact_url
@@ -36,7 +38,12 @@ def _secrets(settings: Settings) -> list[str]:
     return [v.get_secret_value() for v in values if v is not None]
 
 
-def create_app(settings: Settings | None = None, *, scheduler: bool | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None,
+    *,
+    scheduler: bool | None = None,
+    sender: bool | None = None,
+) -> FastAPI:
     """Build the app. Settings are read at start-up when not given (so import never fails)."""
 
     @asynccontextmanager
@@ -75,6 +82,23 @@ def create_app(settings: Settings | None = None, *, scheduler: bool | None = Non
             log.info("WhatsApp channel on (API %s)", conf.twilio_api_base_url)
         else:
             log.warning("WhatsApp channel off: %s not set", ", ".join(conf.whatsapp_missing))
+        app.state.media = media.MediaStore(
+            db, conf, telegram_bot=app.state.telegram.bot if app.state.telegram else None
+        )
+        app.state.sender = None
+        if sender if sender is not None else conf.wlcc_sender_enabled:
+            app.state.sender = BackgroundSender(
+                build_sender(
+                    db,
+                    conf,
+                    telegram=app.state.telegram,
+                    whatsapp=app.state.whatsapp,
+                    media=app.state.media,
+                )
+            )
+        channels = {"telegram": app.state.telegram, "whatsapp": app.state.whatsapp}
+        senders = {name: ch.send_replies for name, ch in channels.items() if ch is not None}
+        await app.state.dispatcher.start(senders)
         sched = None
         if scheduler if scheduler is not None else conf.wlcc_scheduler_enabled:
             from scheduler import build_scheduler
@@ -87,6 +111,9 @@ def create_app(settings: Settings | None = None, *, scheduler: bool | None = Non
         finally:
             if sched is not None:
                 sched.shutdown(wait=False)
+            await app.state.dispatcher.stop()
+            if app.state.sender is not None:
+                await app.state.sender.close()
             for channel in (app.state.telegram, app.state.whatsapp):
                 if channel is not None:
                     await channel.close()
@@ -95,6 +122,17 @@ def create_app(settings: Settings | None = None, *, scheduler: bool | None = Non
     app = FastAPI(title="WLCC bot", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.include_router(telegram.router)
     app.include_router(whatsapp.router)
+    app.include_router(media.router)
+
+    @app.exception_handler(SQLAlchemyError)
+    async def _database_down(_: Request, exc: SQLAlchemyError) -> JSONResponse:
+        # The platforms retry a 5xx later; nothing was recorded, so nothing is lost.
+        log.error("database error: %s", type(exc).__name__)
+        return JSONResponse(
+            {"detail": "the database is unavailable; try again later"},
+            status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
+            headers={"Retry-After": "30"},
+        )
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,3 +84,29 @@ class Outbound:
     hint: str | None = None  # how to answer a numbered list, where buttons are missing
     remove_keyboard: bool = False  # take away a "share my number" button shown before
     meta: dict[str, str] = field(default_factory=dict, compare=False)
+
+
+def inbound_to_dict(message: Inbound) -> dict[str, Any]:
+    """A JSON-ready form of an inbound message, to keep it until it is processed."""
+    data = asdict(message)
+    data["received_at"] = message.received_at.isoformat()
+    return data
+
+
+def inbound_from_dict(data: dict[str, Any]) -> Inbound:
+    contact = data.get("contact")
+    location = data.get("location")
+    return Inbound(
+        channel=data["channel"],
+        address=data["address"],
+        sender_id=data["sender_id"],
+        platform_id=data["platform_id"],
+        received_at=datetime.fromisoformat(data["received_at"]),
+        text=data.get("text") or "",
+        payload=data.get("payload"),
+        contact=SharedContact(**contact) if contact else None,
+        location=Location(**location) if location else None,
+        media=tuple(Media(**m) for m in data.get("media") or ()),
+        sender_name=data.get("sender_name"),
+        phone=data.get("phone"),
+    )

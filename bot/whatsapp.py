@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import parse_qsl
 
+from anyio import to_thread
 from fastapi import APIRouter, Depends, HTTPException, Request, status
 from fastapi.responses import Response
 from twilio.base.exceptions import TwilioException, TwilioRestException
@@ -17,10 +18,11 @@ from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 from twilio.twiml.messaging_response import MessagingResponse
 
-from bot.deps import DispatcherDep, SettingsDep
+from bot.deps import DatabaseDep, DispatcherDep, SettingsDep
 from bot.http import read_body
 from bot.messages import Inbound, Location, Media, Outbound
 from bot.render import WHATSAPP_TEXT_LIMIT, numbered_text, split_text
+from storage.outbox import apply_delivery_status
 from wlcc.formatting import utcnow
 from wlcc.phones import to_e164
 from wlcc.settings import Settings
@@ -223,10 +225,24 @@ async def whatsapp_webhook(
 
 
 @router.post("/webhooks/whatsapp/status", status_code=status.HTTP_204_NO_CONTENT)
-async def whatsapp_status(request: Request, channel: WhatsAppDep, settings: SettingsDep) -> None:
+async def whatsapp_status(
+    request: Request, channel: WhatsAppDep, settings: SettingsDep, db: DatabaseDep
+) -> None:
     form = await _signed_form(request, channel, settings.wlcc_max_webhook_bytes)
     sid = form.get("MessageSid")
     state = form.get("MessageStatus")
     if not sid or not state:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, "MessageSid and MessageStatus required")
-    log.info("whatsapp status %s for %s (error %s)", state, sid, form.get("ErrorCode") or "-")
+    error = form.get("ErrorCode") or None
+    log.info("whatsapp status %s for %s (error %s)", state, sid, error or "-")
+    # The outbox sender puts its row id in the callback URL (part of what Twilio signed).
+    row = request.query_params.get("outbox", "")
+    row_id = int(row) if row.isdigit() and len(row) < 19 else None
+
+    def apply() -> bool:
+        with db.transaction() as session:
+            return apply_delivery_status(
+                session, sid=sid, status=state, error_code=error, row_id=row_id
+            )
+
+    await to_thread.run_sync(apply)

@@ -28,6 +28,7 @@ class ConsentDialog(Dialog):
     name = NAME
     keywords = ("PRIVASI", "PRIVACY")
     help_key = "help.privacy"
+    help_always = True  # BANTUAN lists it: the bot tells members to type PRIVASI
     menu_order = 80
 
     def allowed(self, ctx: Context) -> bool:

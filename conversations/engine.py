@@ -219,12 +219,18 @@ def register(cls: D) -> D:
     return cls
 
 
+_discovered = False
+
+
 def discover() -> dict[str, Dialog]:
-    """Import every module of this package so its dialogs register themselves."""
-    package = importlib.import_module(__package__ or "conversations")
-    for module in pkgutil.iter_modules(package.__path__):
-        if not module.name.startswith("_") and module.name != "engine":
-            importlib.import_module(f"{package.__name__}.{module.name}")
+    """Import every module of this package (once) so its dialogs register themselves."""
+    global _discovered
+    if not _discovered:
+        package = importlib.import_module(__package__ or "conversations")
+        for module in pkgutil.iter_modules(package.__path__):
+            if not module.name.startswith("_") and module.name != "engine":
+                importlib.import_module(f"{package.__name__}.{module.name}")
+        _discovered = True
     return REGISTRY
 
 
@@ -239,18 +245,29 @@ def menu_dialogs(ctx: Context, *, for_help: bool = False) -> list[Dialog]:
     return sorted(dialogs, key=lambda d: (d.menu_order, d.name))
 
 
+_indexes: dict[tuple[str, ...], tuple[dict[str, str], dict[str, str]]] = {}
+
+
+def _keyword_indexes() -> tuple[dict[str, str], dict[str, str]]:
+    dialogs = discover()
+    cache_key = tuple(dialogs)  # dialogs registered later (tests) get a fresh index
+    if cache_key not in _indexes:
+        index: dict[str, str] = {}
+        for dialog in dialogs.values():
+            for word in dialog.keywords:
+                if word.upper() in index:
+                    raise RuntimeError(f"keyword {word!r} belongs to two dialogs")
+                index[word.upper()] = dialog.name
+        global_words = {k: name for k, name in index.items() if dialogs[name].global_word}
+        _indexes[cache_key] = (index, global_words)
+    return _indexes[cache_key]
+
+
 def keyword_index() -> dict[str, str]:
     """Every starting keyword -> dialog name."""
-    index: dict[str, str] = {}
-    for dialog in discover().values():
-        for word in dialog.keywords:
-            if word.upper() in index:
-                raise RuntimeError(f"keyword {word!r} belongs to two dialogs")
-            index[word.upper()] = dialog.name
-    return index
+    return _keyword_indexes()[0]
 
 
 def global_keyword_index() -> dict[str, str]:
     """Keywords that work in every state -> dialog name."""
-    dialogs = discover()
-    return {k: name for k, name in keyword_index().items() if dialogs[name].global_word}
+    return _keyword_indexes()[1]

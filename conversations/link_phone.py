@@ -47,13 +47,14 @@ def accept_contact(ctx: Context, turn: Turn) -> None:
     waiting = discover().get(ctx.dialog or "")
     if ctx.dialog == NAME:
         ctx.finish()
+    continues = waiting is not None and waiting.name != NAME  # e.g. DAFTAR goes on
     if member is not None:
         ctx.say(ctx.t("link.done_member", name=first_name(member)), remove_keyboard=True)
-    elif members:
+    elif members or continues:  # no "type DAFTAR" while she is registering already
         ctx.say(ctx.t("link.done_household"), remove_keyboard=True)
     else:
         ctx.say(ctx.t("link.done_unknown"), remove_keyboard=True)
-    if waiting is not None and waiting.name != NAME:
+    if waiting is not None and continues:
         waiting.after_link(ctx)
     elif household.needs_choice(ctx):
         household.ask(ctx, None)

@@ -202,5 +202,9 @@ class RegistrationDialog(Dialog):
             self._ask_consent(ctx)
         elif step == "phone":
             link_phone.ask_for_contact(ctx, "link.ask_again")
+        elif step == "name":  # a photo, a sticker or an empty message instead of a name
+            ctx.ask(ctx.t("register.error.name.empty"))
+        elif step == "kelurahan_text":
+            ctx.ask(ctx.t("register.type_kelurahan"))
         else:
             super().reprompt(ctx)

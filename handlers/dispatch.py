@@ -1,21 +1,32 @@
-"""The async face of the router for the channels.
+"""The durable inbox between the webhooks and the router.
 
-Messages of one chat are handled strictly one after another (and their replies sent in that
-order); the database work runs in a worker thread so the event loop keeps serving webhooks.
+A webhook hands its message to :meth:`Dispatcher.process`, which records it (many webhooks share
+one commit, so a burst costs few disk syncs) and returns as soon as it is safely stored; the
+platform gets its 200 at once. The message is then answered in the background: messages of one
+chat strictly one after another, replies sent in that order, the database work in worker
+threads. A message recorded but not answered when the process stopped is answered at the next
+start, and never twice (the router claims it in the same transaction as its answer).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import asynccontextmanager, suppress
+from datetime import timedelta
 
 from anyio import to_thread
 
-from bot.messages import Inbound, Outbound
+from bot.messages import Inbound, Outbound, inbound_from_dict, inbound_to_dict
 from handlers.router import Router
+from storage.inbound import NewInbound, record_many, unprocessed
+from wlcc.formatting import utcnow
+
+log = logging.getLogger(__name__)
 
 Sender = Callable[[Inbound, list[Outbound]], Awaitable[None]]
+BATCH_LIMIT = 256
 
 
 class KeyedLocks:
@@ -46,11 +57,131 @@ class Dispatcher:
     def __init__(self, router: Router) -> None:
         self.router = router
         self.locks = KeyedLocks()
+        self._senders: dict[str, Sender] = {}
+        self._queue: asyncio.Queue[tuple[Inbound, Sender, asyncio.Future[bool]]] | None = None
+        self._writer: asyncio.Task[None] | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._writing = 0  # messages taken from the queue whose batch is being recorded
+        self._idle = asyncio.Event()
+        self._idle.set()
 
-    async def process(self, inbound: Inbound, send: Sender) -> list[Outbound] | None:
-        """Handle one message and send its replies; None for a platform retry."""
-        async with self.locks.hold(inbound.speaker_address):
+    # --- life cycle ---
+    async def start(self, senders: Mapping[str, Sender] | None = None) -> None:
+        """Start recording; answer what an earlier run recorded but did not answer."""
+        self._senders = dict(senders or {})
+        self._queue = asyncio.Queue()
+        self._writer = asyncio.create_task(self._write_batches(), name="inbox-writer")
+        await self.recover(older_than=timedelta(0))
+
+    async def stop(self, grace: float = 10.0) -> None:
+        """Finish what is in hand (within ``grace`` seconds); the rest waits for a restart."""
+        with suppress(TimeoutError):
+            await asyncio.wait_for(self.idle(), grace)
+        if self._writer is not None:
+            self._writer.cancel()
+            with suppress(asyncio.CancelledError):
+                await self._writer
+            self._writer = None
+        for task in list(self._tasks):
+            task.cancel()
+
+    async def idle(self) -> None:
+        """Wait until every message handed in so far is answered (tests, shutdown)."""
+        while True:
+            await self._idle.wait()
+            if self._queue is None or self._queue.empty():
+                return
+            await asyncio.sleep(0)
+
+    async def recover(self, older_than: timedelta) -> int:
+        """Answer messages recorded more than ``older_than`` ago but never processed."""
+        rows = await to_thread.run_sync(self._unprocessed, older_than)
+        for inbound_id, inbound in rows:
+            self._schedule(inbound_id, inbound, self._senders.get(inbound.channel))
+        if rows:
+            log.warning("answering %d message(s) left unprocessed by an earlier run", len(rows))
+        return len(rows)
+
+    def _unprocessed(self, older_than: timedelta) -> list[tuple[int, Inbound]]:
+        with self.router.db.transaction() as session:
+            found = []
+            for row in unprocessed(session, utcnow() - older_than):
+                if row.id is not None and row.payload:
+                    found.append((row.id, inbound_from_dict(row.payload)))
+            return found
+
+    # --- the webhooks' side ---
+    async def process(self, inbound: Inbound, send: Sender) -> bool:
+        """Record the message durably and have it answered; False for a platform retry.
+
+        Without :meth:`start` (a bare router, e.g. in the simulator) it answers inline.
+        """
+        if self._queue is None:
             replies = await to_thread.run_sync(self.router.handle, inbound)
             if replies:
                 await send(inbound, replies)
-            return replies
+            return replies is not None
+        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._idle.clear()
+        self._queue.put_nowait((inbound, send, future))
+        return await future
+
+    async def _write_batches(self) -> None:
+        assert self._queue is not None
+        while True:
+            batch = [await self._queue.get()]
+            while len(batch) < BATCH_LIMIT and not self._queue.empty():
+                batch.append(self._queue.get_nowait())
+            items = [
+                NewInbound(m.channel, m.platform_id, m.kind, m.received_at, inbound_to_dict(m))
+                for m, _, _ in batch
+            ]
+            self._writing = len(batch)
+            try:
+                ids = await to_thread.run_sync(self._record, items)
+            except Exception as exc:  # the database is down: the platforms will retry
+                log.error("could not record %d inbound message(s): %s", len(batch), exc)
+                for _, _, future in batch:
+                    if not future.done():
+                        future.set_exception(exc)
+                self._writing = 0
+                self._maybe_idle()
+                continue
+            self._writing = 0
+            for (inbound, send, future), inbound_id in zip(batch, ids, strict=True):
+                if inbound_id is not None:
+                    self._schedule(inbound_id, inbound, send)
+                if not future.done():
+                    future.set_result(inbound_id is not None)
+            self._maybe_idle()
+
+    def _record(self, items: list[NewInbound]) -> list[int | None]:
+        with self.router.db.transaction() as session:
+            return record_many(session, items)
+
+    # --- answering ---
+    def _schedule(self, inbound_id: int, inbound: Inbound, send: Sender | None) -> None:
+        self._idle.clear()
+        task = asyncio.create_task(self._answer(inbound_id, inbound, send))
+        self._tasks.add(task)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        self._maybe_idle()
+
+    def _maybe_idle(self) -> None:
+        queued = self._queue is not None and not self._queue.empty()
+        if not self._tasks and not queued and not self._writing:
+            self._idle.set()
+
+    async def _answer(self, inbound_id: int, inbound: Inbound, send: Sender | None) -> None:
+        async with self.locks.hold(inbound.speaker_address):
+            try:
+                replies = await to_thread.run_sync(self.router.process, inbound_id, inbound)
+                if replies and send is not None:
+                    await send(inbound, replies)
+                elif replies:
+                    log.warning("no %s channel to send a recovered answer", inbound.channel)
+            except Exception:
+                log.exception("answering a %s message failed", inbound.channel)

@@ -10,6 +10,7 @@ import re
 import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import DamerauLevenshtein
@@ -78,6 +79,14 @@ def _close(word: str, candidate: str) -> int | None:
     return distance if distance <= limit else None
 
 
+@lru_cache(maxsize=64)
+def _phrases(keywords: tuple[str, ...]) -> list[tuple[str, list[str]]]:
+    """Keywords with their normalised words, longest first."""
+    return sorted(
+        ((k.upper(), normalize(k).split()) for k in keywords), key=lambda kw: -len(kw[1])
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class KeywordMatch:
     keyword: str  # canonical, upper case
@@ -98,9 +107,7 @@ def match_keyword(
     if not words:
         return None
     original = text.strip().split()
-    phrases = sorted(
-        ((k.upper(), normalize(k).split()) for k in keywords), key=lambda kw: -len(kw[1])
-    )
+    phrases = _phrases(tuple(keywords))
     start = 0
     while start < len(words) and words[start] in FILLER and start < len(words) - 1:
         start += 1
@@ -169,8 +176,11 @@ def pick_label(text: str, labels: Mapping[str, str]) -> str | None:
     names = {p: n for p, n in names.items() if len(wanted) <= len(n) + 2}
     if not names:
         return None
-    found = process.extractOne(wanted, names, scorer=fuzz.WRatio, score_cutoff=88)
-    if found is None:
+    found = process.extract(wanted, names, scorer=fuzz.WRatio, score_cutoff=88, limit=2)
+    if not found:
         return None
-    _, _, payload = found
+    # Two labels that fit as well ("setujui" for "Setujui Ani" and "Setujui Yati") pick neither.
+    if len(found) > 1 and found[1][1] >= found[0][1]:
+        return None
+    _, _, payload = found[0]
     return str(payload)

@@ -28,10 +28,11 @@ from storage.conversations import (
     load_conversation,
     move_conversation,
     save_conversation,
+    snapshot,
 )
 from storage.db import Database
 from storage.identities import touch_identity
-from storage.inbound import attach_identity, record_inbound
+from storage.inbound import claim_for_processing, record_inbound
 from storage.members import first_name, members_on_phone
 from storage.models import Conversation, Identity, Member
 from wlcc.formatting import DEFAULT_ZONE
@@ -73,6 +74,9 @@ COURTESY = {
         "thanks",
     ),
 }
+# An unchanged conversation is saved again (to keep it from expiring) at most this often.
+RESAVE_AFTER = timedelta(minutes=1)
+
 # Global words that concern the whole phone and need no "who is speaking?" first.
 PHONE_WIDE = frozenset({"help", "cancel"})
 
@@ -94,8 +98,8 @@ class Router:
         discover()
 
     def handle(self, inbound: Inbound) -> list[Outbound] | None:
-        """Process one message; None when the platform already delivered it (a retry)."""
-        with self.db.transaction(lock_key=inbound.speaker_address) as session:
+        """Record and process one message; None when the platform already delivered it."""
+        with self.db.transaction() as session:
             inbound_id = record_inbound(
                 session,
                 channel=inbound.channel,
@@ -103,9 +107,14 @@ class Router:
                 kind=inbound.kind,
                 received_at=inbound.received_at,
             )
-            if inbound_id is None:
-                log.info("duplicate %s message ignored", inbound.channel)
-                return None
+        if inbound_id is None:
+            log.info("duplicate %s message ignored", inbound.channel)
+            return None
+        return self.process(inbound_id, inbound)
+
+    def process(self, inbound_id: int, inbound: Inbound) -> list[Outbound] | None:
+        """Answer a recorded message, once: None when it was already processed."""
+        with self.db.transaction(lock_key=inbound.speaker_address) as session:
             identity = touch_identity(
                 session,
                 channel=inbound.channel,
@@ -115,11 +124,14 @@ class Router:
                 now=inbound.received_at,
             )
             assert identity.id is not None
-            attach_identity(session, inbound_id, identity.id)
+            if not claim_for_processing(session, inbound_id, identity.id):
+                session.rollback()
+                return None
             key = speaker_key(identity)
             if key != inbound.speaker_address:
                 self.db.lock(session, key)
             conversation = load_conversation(session, key)
+            before = snapshot(conversation)
             first_contact = inspect(conversation).transient
             expired = not first_contact and self._expired(conversation, inbound.received_at)
             had_dialog = conversation.dialog is not None
@@ -145,7 +157,9 @@ class Router:
                 _reset(ctx.conversation)
                 ctx.replies = [Outbound(ctx.t("error.generic"))]
             self._follow_phone_link(session, ctx)
-            save_conversation(session, ctx.conversation, now=inbound.received_at)
+            idle = inbound.received_at - ctx.conversation.updated_at
+            if first_contact or snapshot(ctx.conversation) != before or idle >= RESAVE_AFTER:
+                save_conversation(session, ctx.conversation, now=inbound.received_at)
             return ctx.replies
 
     def identify(self, session: Session, identity: Identity, conversation: Conversation) -> Speaker:

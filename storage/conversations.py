@@ -43,6 +43,18 @@ def load_conversation(session: Session, key: str) -> Conversation:
     return conversation
 
 
+def snapshot(conversation: Conversation) -> tuple[object, ...]:
+    """What a turn may change, to tell whether the conversation needs saving."""
+    return (
+        conversation.key,
+        conversation.dialog,
+        conversation.step,
+        repr(conversation.data),
+        repr(conversation.choices),
+        conversation.member_id,
+    )
+
+
 def save_conversation(
     session: Session, conversation: Conversation, now: datetime | None = None
 ) -> None:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlmodel import Session, select
 
 from storage.models import DEFAULT_COMMUNITY_SLUG, Community, Identity
 from wlcc.formatting import utcnow
+
+TOUCH_PRECISION = timedelta(minutes=1)
 
 
 class CommunityMissing(RuntimeError):
@@ -50,11 +52,16 @@ def touch_identity(
             display_name=(display_name or None) and display_name[:200],
             first_seen_at=now,
         )
-    elif phone and identity.phone != phone:
+        identity.last_inbound_at = now
+        session.add(identity)
+        session.flush()
+        return identity
+    if phone and identity.phone != phone:
         identity.phone = phone
-    identity.last_inbound_at = now
-    session.add(identity)
-    session.flush()
+    last = identity.last_inbound_at
+    # Minute precision is enough (WhatsApp's 24-hour window); most messages then write nothing.
+    if last is None or now - last >= TOUCH_PRECISION or now < last:
+        identity.last_inbound_at = now
     return identity
 
 

@@ -1,15 +1,27 @@
-"""Inbound messages: recorded once per platform id."""
+"""Inbound messages: recorded once per platform id, kept until processed."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import delete
-from sqlmodel import Session, col
+from sqlalchemy import delete, update
+from sqlmodel import Session, col, select
 
 from storage.models import InboundMessage
 from storage.ops import insert_ignore
 from wlcc.formatting import utcnow
+
+
+@dataclass(frozen=True, slots=True)
+class NewInbound:
+    channel: str
+    platform_id: str
+    kind: str
+    received_at: datetime
+    payload: dict[str, Any] | None = None
 
 
 def record_inbound(
@@ -19,6 +31,7 @@ def record_inbound(
     platform_id: str,
     kind: str,
     received_at: datetime | None = None,
+    payload: dict[str, Any] | None = None,
 ) -> int | None:
     """Store the message; None means the platform already delivered it (a retry)."""
     return insert_ignore(
@@ -29,19 +42,60 @@ def record_inbound(
             "platform_id": platform_id[:128],
             "kind": kind,
             "received_at": received_at or utcnow(),
+            "payload": payload,
         },
     )
 
 
-def attach_identity(session: Session, inbound_id: int, identity_id: int) -> None:
-    row = session.get(InboundMessage, inbound_id)
-    if row is not None:
-        row.identity_id = identity_id
-        session.add(row)
+def record_many(session: Session, items: Sequence[NewInbound]) -> list[int | None]:
+    """Record a batch in one transaction (one commit for many webhooks)."""
+    return [
+        record_inbound(
+            session,
+            channel=item.channel,
+            platform_id=item.platform_id,
+            kind=item.kind,
+            received_at=item.received_at,
+            payload=item.payload,
+        )
+        for item in items
+    ]
+
+
+def claim_for_processing(session: Session, inbound_id: int, identity_id: int) -> bool:
+    """Mark a recorded message processed (inside the turn's transaction); False if it already
+    was, e.g. by another instance recovering it at the same moment."""
+    result = session.execute(
+        update(InboundMessage)
+        .where(col(InboundMessage.id) == inbound_id, col(InboundMessage.processed_at).is_(None))
+        .values(processed_at=utcnow(), payload=None, identity_id=identity_id)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def unprocessed(
+    session: Session, received_before: datetime, limit: int = 1000
+) -> list[InboundMessage]:
+    """Messages recorded but never processed (the process stopped in between), oldest first."""
+    return list(
+        session.exec(
+            select(InboundMessage)
+            .where(
+                col(InboundMessage.processed_at).is_(None),
+                col(InboundMessage.received_at) < received_before,
+            )
+            .order_by(col(InboundMessage.id))
+            .limit(limit)
+        )
+    )
 
 
 def purge_inbound(session: Session, older_than_days: int) -> int:
     """Forget dedupe records older than any platform retry window (personal-data minimisation)."""
     cutoff = utcnow() - timedelta(days=older_than_days)
-    result = session.execute(delete(InboundMessage).where(col(InboundMessage.received_at) < cutoff))
+    result = session.execute(
+        delete(InboundMessage).where(
+            col(InboundMessage.received_at) < cutoff, col(InboundMessage.processed_at).is_not(None)
+        )
+    )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]

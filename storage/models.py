@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, LargeBinary, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from wlcc.formatting import utcnow
@@ -34,6 +34,9 @@ class InboundMessage(SQLModel, table=True):
     identity_id: int | None = Field(default=None, foreign_key="identity.id", index=True)
     kind: str = Field(max_length=16)  # text, choice, contact, location, media
     received_at: datetime = Field(default_factory=utcnow, index=True)
+    # The message itself until it is processed (then emptied): a restart finishes the work.
+    payload: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    processed_at: datetime | None = Field(default=None, index=True)
 
 
 class Identity(SQLModel, table=True):
@@ -112,6 +115,8 @@ class Member(SQLModel, table=True):
     opted_out: bool = False
     opted_out_at: datetime | None = None
     accessibility_note: str | None = Field(default=None, max_length=200)
+    # "telegram" or "whatsapp": where proactive messages go first (None: Telegram when linked).
+    channel_preference: str | None = Field(default=None, max_length=16)
     deletion_requested_at: datetime | None = None
     anonymised_at: datetime | None = None
     created_at: datetime = Field(default_factory=utcnow)
@@ -176,3 +181,72 @@ class OutboxMessage(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
     sent_at: datetime | None = None
+    # Issue 4: the broadcast a row belongs to, its place in the queue (higher first) and the
+    # stable code of why it was skipped or failed (last_error keeps the details).
+    broadcast_id: int | None = Field(default=None, foreign_key="broadcast.id", index=True)
+    priority: int = 0
+    reason: str | None = Field(default=None, max_length=32)
+
+
+class OutboxPriority:
+    BULK = -10  # broadcast fan-out: individual notices are not stuck behind 5,000 of them
+    NORMAL = 0
+    URGENT = 10  # progress and summaries to the coordinator who is waiting for them
+
+
+class BroadcastStatus:
+    SENDING = "sending"
+    DONE = "done"
+    STOPPED = "stopped"
+
+
+class Broadcast(SQLModel, table=True):
+    """An announcement to a group of members, with its author; its messages are outbox rows."""
+
+    __tablename__ = "broadcast"
+
+    id: int | None = Field(default=None, primary_key=True)
+    community_id: int = Field(foreign_key="community.id", index=True)
+    author_member_id: int | None = Field(default=None, foreign_key="member.id")
+    # The chat the coordinator wrote from: progress and the summary go back there.
+    author_identity_id: int | None = Field(default=None, foreign_key="identity.id")
+    author_label: str | None = Field(default=None, max_length=100)  # e.g. "cli:siti" (terminal)
+    text: str = Field(default="", sa_column=Column(Text, nullable=False))
+    media_id: int | None = Field(default=None, foreign_key="media.id")
+    audience: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    status: str = Field(default=BroadcastStatus.SENDING, max_length=16, index=True)
+    total: int = 0
+    created_at: datetime = Field(default_factory=utcnow)
+    stopped_at: datetime | None = None
+    finished_at: datetime | None = None
+    last_progress_at: datetime | None = None
+
+
+class MediaFile(SQLModel, table=True):
+    """A photo to send on: fetched once from the platform it came from, then served to the
+    other (``/media/<token>`` for Twilio, an upload then its file id for Telegram)."""
+
+    __tablename__ = "media"
+
+    id: int | None = Field(default=None, primary_key=True)
+    community_id: int = Field(foreign_key="community.id", index=True)
+    source_channel: str = Field(max_length=16)
+    source_ref: str = Field(max_length=1000)  # Telegram file id or Twilio media URL
+    content_type: str = Field(default="image/jpeg", max_length=100)
+    token: str = Field(max_length=64, unique=True)  # unguessable name in the public URL
+    data: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+    size: int | None = None
+    telegram_file_id: str | None = Field(default=None, max_length=200)
+    error: str | None = Field(default=None, max_length=500)
+    created_at: datetime = Field(default_factory=utcnow)
+    fetched_at: datetime | None = None
+
+
+class OutboxWorker(SQLModel, table=True):
+    """A running sender, seen recently: lets `wlcc broadcast` know whether someone delivers."""
+
+    __tablename__ = "outbox_worker"
+
+    name: str = Field(primary_key=True, max_length=100)
+    started_at: datetime = Field(default_factory=utcnow)
+    seen_at: datetime = Field(default_factory=utcnow, index=True)

@@ -1,15 +1,146 @@
-"""Producing proactive messages: one row per unique key, so producing twice is a no-op."""
+"""The outbox: every proactive message, produced once per key and sent by ``bot/sender.py``.
+
+Producing (:func:`enqueue`, :func:`enqueue_many`) is idempotent by key. Sending is split in three
+database steps around the network call, so that a crash at any point loses nothing:
+
+1. :func:`claim` takes due rows (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, the database write
+   lock on SQLite), leases them (status ``sending``, ``lease_until``) and decides each recipient:
+   where it goes (:func:`resolve`) or why it is skipped (opt-out, unreachable, 24-hour window).
+   Rows left in ``sending`` after their lease are claimed again. The lease end is also the
+   claim's token: an outcome is recorded only while the row still carries it.
+2. The sender talks to the platform (not here: storage knows no platform).
+3. :func:`record` writes what happened; :func:`apply_delivery_status` applies the platform's
+   later delivery reports, never moving a row's status backwards.
+
+Messages to one recipient keep their order: a row is not claimed while an earlier row for the
+same member (or identity) is due, being sent, or waiting for a retry.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from datetime import datetime
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from sqlmodel import Session
+from sqlalchemy import Table, and_, case, exists, func, or_, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session, col, select
 
-from storage.models import OutboxMessage
+from storage.models import (
+    Broadcast,
+    BroadcastStatus,
+    Conversation,
+    Identity,
+    Member,
+    OutboxMessage,
+    OutboxPriority,
+    OutboxStatus,
+    OutboxWorker,
+)
 from storage.ops import insert_ignore
 from wlcc.formatting import utcnow
+from wlcc.phones import to_e164
+
+TELEGRAM = "telegram"
+WHATSAPP = "whatsapp"
+WHATSAPP_WINDOW = timedelta(hours=24)
+MEDIA_PREFIX = "media:"  # an outbox media entry naming a MediaFile row: "media:12"
+
+# Status order for delivery reports: a report never moves a row to a lower rank. "failed" and
+# "undelivered" rank with "delivered": whichever final answer came first stands.
+_RANK = {
+    OutboxStatus.PENDING: 0,
+    OutboxStatus.SENDING: 0,
+    OutboxStatus.SENT: 1,
+    OutboxStatus.DELIVERED: 2,
+    OutboxStatus.FAILED: 2,
+    OutboxStatus.READ: 3,
+    OutboxStatus.SKIPPED: 4,  # never sent: a report cannot be about it
+}
+# Twilio's MessageStatus values -> ours (queued, accepted, sending... say nothing new).
+TWILIO_STATUSES = {
+    "sent": OutboxStatus.SENT,
+    "delivered": OutboxStatus.DELIVERED,
+    "read": OutboxStatus.READ,
+    "undelivered": OutboxStatus.FAILED,
+    "failed": OutboxStatus.FAILED,
+}
+
+
+class Reason:
+    """Stable codes for why a row was skipped or failed (``outbox.reason``); the catalog has a
+    plain sentence for each (``outbox.reason.<code>``)."""
+
+    OPTED_OUT = "opted_out"
+    UNREACHABLE = "unreachable"  # blocked the bot, unsubscribed, not on WhatsApp
+    WINDOW = "window"  # WhatsApp, outside 24 hours, no template for the kind
+    INVALID_PHONE = "invalid_phone"
+    NO_CHANNEL = "no_channel"  # no chat linked and no phone
+    CHANNEL_OFF = "channel_off"  # the channel is not configured on this deployment
+    STOPPED = "stopped"  # the coordinator stopped the broadcast
+    REJECTED = "rejected"  # the platform refused this message for good
+    GAVE_UP = "gave_up"  # temporary errors until the maximum number of attempts
+    MEDIA = "media"  # the photo could not be fetched or published
+    GARBLED = "garbled"  # sent, but the platform's answer was unreadable
+
+    ALL = (
+        OPTED_OUT,
+        UNREACHABLE,
+        WINDOW,
+        INVALID_PHONE,
+        NO_CHANNEL,
+        CHANNEL_OFF,
+        STOPPED,
+        REJECTED,
+        GAVE_UP,
+        MEDIA,
+        GARBLED,
+    )
+
+
+# --- producing ---
+
+
+def _values(
+    *,
+    key: str,
+    kind: str,
+    community_id: int,
+    text: str,
+    member_id: int | None,
+    identity_id: int | None,
+    choices: Iterable[tuple[str, str]],
+    media: Iterable[str],
+    template_vars: Mapping[str, str] | None,
+    not_before: datetime | None,
+    broadcast_id: int | None,
+    priority: int,
+    now: datetime,
+) -> dict[str, Any]:
+    if (member_id is None) == (identity_id is None):
+        raise ValueError("an outbox message goes to exactly one member or identity")
+    if len(key) > 200:
+        raise ValueError("outbox keys are at most 200 characters")
+    return {
+        "key": key,
+        "kind": kind[:32],
+        "community_id": community_id,
+        "member_id": member_id,
+        "identity_id": identity_id,
+        "text": text,
+        "choices": [[payload, label] for payload, label in choices],
+        "media": list(media),
+        "template_vars": dict(template_vars or {}),
+        "status": OutboxStatus.PENDING,
+        "attempts": 0,
+        "next_attempt_at": not_before or now,
+        "created_at": now,
+        "updated_at": now,
+        "broadcast_id": broadcast_id,
+        "priority": priority,
+    }
 
 
 def enqueue(
@@ -25,28 +156,663 @@ def enqueue(
     media: Iterable[str] = (),
     template_vars: dict[str, str] | None = None,
     not_before: datetime | None = None,
+    broadcast_id: int | None = None,
+    priority: int = OutboxPriority.NORMAL,
 ) -> int | None:
-    """Plan a message to a member (or to one chat identity). None when the key already exists."""
-    if (member_id is None) == (identity_id is None):
-        raise ValueError("an outbox message goes to exactly one member or identity")
-    now = utcnow()
+    """Plan a message to a member (or to one chat identity). None when the key already exists.
+
+    A member's message goes to her preferred reachable chat, chosen when it is sent. Outside
+    WhatsApp's 24-hour window the template configured for ``kind`` is used with
+    ``template_vars`` (by default ``{"1": text}``).
+    """
     return insert_ignore(
         session,
         OutboxMessage,
-        {
-            "key": key[:200],
-            "kind": kind,
-            "community_id": community_id,
-            "member_id": member_id,
-            "identity_id": identity_id,
-            "text": text,
-            "choices": [[payload, label] for payload, label in choices],
-            "media": list(media),
-            "template_vars": template_vars or {},
-            "status": "pending",
-            "attempts": 0,
-            "next_attempt_at": not_before or now,
-            "created_at": now,
-            "updated_at": now,
-        },
+        _values(
+            key=key,
+            kind=kind,
+            community_id=community_id,
+            text=text,
+            member_id=member_id,
+            identity_id=identity_id,
+            choices=choices,
+            media=media,
+            template_vars=template_vars,
+            not_before=not_before,
+            broadcast_id=broadcast_id,
+            priority=priority,
+            now=utcnow(),
+        ),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class Planned:
+    """One message of a batch for :func:`enqueue_many` (same meaning as enqueue's arguments)."""
+
+    key: str
+    text: str
+    member_id: int | None = None
+    identity_id: int | None = None
+    choices: tuple[tuple[str, str], ...] = ()
+    media: tuple[str, ...] = ()
+    template_vars: Mapping[str, str] | None = None
+    not_before: datetime | None = None
+
+
+def enqueue_many(
+    session: Session,
+    messages: Sequence[Planned],
+    *,
+    kind: str,
+    community_id: int,
+    broadcast_id: int | None = None,
+    priority: int = OutboxPriority.NORMAL,
+    chunk: int = 200,
+) -> int:
+    """Plan many messages of one kind at once (a broadcast); returns how many were new."""
+    now = utcnow()
+    rows = [
+        _values(
+            key=m.key,
+            kind=kind,
+            community_id=community_id,
+            text=m.text,
+            member_id=m.member_id,
+            identity_id=m.identity_id,
+            choices=m.choices,
+            media=m.media,
+            template_vars=m.template_vars,
+            not_before=m.not_before,
+            broadcast_id=broadcast_id,
+            priority=priority,
+            now=now,
+        )
+        for m in messages
+    ]
+    table: Table = OutboxMessage.__table__  # type: ignore[attr-defined]
+    dialect = session.get_bind().dialect.name
+    inserted = 0
+    for start in range(0, len(rows), chunk):
+        part = rows[start : start + chunk]
+        stmt: Any
+        if dialect == "postgresql":
+            stmt = postgresql.insert(table).values(part).on_conflict_do_nothing()
+        else:
+            stmt = sqlite.insert(table).values(part).on_conflict_do_nothing()
+        inserted += len(session.execute(stmt.returning(table.c.id)).all())
+    return inserted
+
+
+# --- claiming ---
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """Where one message goes."""
+
+    channel: str
+    address: str
+    identity_id: int | None  # None: a member's WhatsApp number she never wrote from
+    speaker_key: str  # the conversation a typed number answers in
+    template_sid: str | None = None  # WhatsApp outside the 24-hour window
+    language: str | None = None  # the recipient's, for the words the channel adds
+
+
+@dataclass(frozen=True, slots=True)
+class Skip:
+    reason: str
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """A claimed row, detached from the database, with its decided target."""
+
+    id: int
+    lease: datetime  # the claim's token
+    key: str
+    kind: str
+    text: str
+    choices: tuple[tuple[str, str], ...]
+    media: tuple[str, ...]
+    template_vars: dict[str, str]
+    attempts: int  # including this one
+    broadcast_id: int | None
+    target: Target
+
+
+@dataclass(frozen=True, slots=True)
+class Routing:
+    """What the sender can do: its channels and WhatsApp templates per kind."""
+
+    channels: frozenset[str]
+    templates: Mapping[str, str] = field(default_factory=dict)
+    window: timedelta = WHATSAPP_WINDOW
+
+
+def _table() -> Table:
+    table: Table = OutboxMessage.__table__  # type: ignore[attr-defined]
+    return table
+
+
+def claim(
+    session: Session,
+    *,
+    now: datetime,
+    limit: int,
+    lease: timedelta,
+    routing: Routing,
+    postgres: bool,
+    max_claims: int = 100,
+) -> tuple[list[Job], int]:
+    """Lease up to ``limit`` due rows and decide each; returns the jobs and how many were skipped.
+
+    Call inside a transaction. On PostgreSQL rows another sender holds are skipped, not waited
+    for; on SQLite the transaction already holds the database's write lock.
+    """
+    o = _table()
+    unfinished = (OutboxStatus.PENDING, OutboxStatus.SENDING)
+
+    def earlier_for(column: str) -> Any:
+        # One EXISTS per recipient column, so that each one uses that column's index.
+        earlier = o.alias(f"earlier_{column}")
+        return and_(
+            o.c[column].is_not(None),
+            exists()
+            .where(
+                earlier.c[column] == o.c[column],
+                earlier.c.id < o.c.id,
+                earlier.c.status.in_(unfinished),
+                # Rows planned for later (reminders) do not hold back what is due now; rows
+                # tried before (waiting for a retry) do.
+                or_(earlier.c.attempts > 0, earlier.c.next_attempt_at <= now),
+            )
+            .correlate(o),
+        )
+
+    blocked = or_(earlier_for("member_id"), earlier_for("identity_id"))
+    due = or_(
+        and_(o.c.status == OutboxStatus.PENDING, o.c.next_attempt_at <= now),
+        and_(o.c.status == OutboxStatus.SENDING, o.c.lease_until < now),
+    )
+    query = (
+        select(o.c.id)
+        .where(due, ~blocked)
+        .order_by(o.c.priority.desc(), o.c.next_attempt_at, o.c.id)
+        .limit(limit)
+    )
+    if postgres:
+        query = query.with_for_update(skip_locked=True, of=o)
+    ids = [int(row[0]) for row in session.execute(query)]
+    if not ids:
+        return [], 0
+    lease_until = now + lease
+    session.execute(
+        update(o)
+        .where(o.c.id.in_(ids))
+        .values(
+            status=OutboxStatus.SENDING,
+            lease_until=lease_until,
+            attempts=o.c.attempts + 1,
+            updated_at=now,
+        )
+    )
+    rows = list(
+        session.exec(
+            select(OutboxMessage)
+            .where(col(OutboxMessage.id).in_(ids))
+            .execution_options(populate_existing=True)
+        )
+    )
+    decisions = resolve(session, rows, now=now, routing=routing)
+    stopped = _stopped_broadcasts(session, {r.broadcast_id for r in rows if r.broadcast_id})
+    jobs: list[Job] = []
+    skipped: list[Outcome] = []
+    for row in sorted(rows, key=lambda r: (-r.priority, aware(r.next_attempt_at), r.id or 0)):
+        assert row.id is not None
+        decision = decisions[row.id]
+        if row.broadcast_id in stopped:
+            decision = Skip(Reason.STOPPED, "the coordinator stopped the broadcast")
+        if row.attempts > max_claims:
+            skipped.append(
+                Outcome(
+                    row.id,
+                    lease_until,
+                    OutboxStatus.FAILED,
+                    reason=Reason.GAVE_UP,
+                    error=f"claimed {row.attempts - 1} times without a final answer",
+                )
+            )
+            continue
+        if isinstance(decision, Skip):
+            skipped.append(Outcome.skip(row.id, lease_until, decision.reason, decision.detail))
+            continue
+        jobs.append(
+            Job(
+                id=row.id,
+                lease=lease_until,
+                key=row.key,
+                kind=row.kind,
+                text=row.text,
+                choices=tuple((str(c[0]), str(c[1])) for c in row.choices),
+                media=tuple(row.media),
+                template_vars=dict(row.template_vars),
+                attempts=row.attempts,
+                broadcast_id=row.broadcast_id,
+                target=decision,
+            )
+        )
+    if skipped:
+        record(session, skipped, now=now)
+    return jobs, len(skipped)
+
+
+def _stopped_broadcasts(session: Session, ids: set[int | None]) -> set[int]:
+    if not ids:
+        return set()
+    table: Table = Broadcast.__table__  # type: ignore[attr-defined]
+    rows = session.execute(
+        select(table.c.id).where(table.c.id.in_(ids), table.c.status == BroadcastStatus.STOPPED)
+    )
+    return {int(row[0]) for row in rows}
+
+
+def next_due(session: Session, now: datetime) -> datetime | None:
+    """When the next row becomes due (now or earlier when one is due already); None if none."""
+    o = _table()
+    pending = session.execute(
+        select(func.min(o.c.next_attempt_at)).where(o.c.status == OutboxStatus.PENDING)
+    ).scalar_one_or_none()
+    leased = session.execute(
+        select(func.min(o.c.lease_until)).where(o.c.status == OutboxStatus.SENDING)
+    ).scalar_one_or_none()
+    moments = [aware(m) for m in (pending, leased) if m is not None]
+    return min(moments) if moments else None
+
+
+# --- choosing the chat ---
+
+
+def aware(moment: datetime) -> datetime:
+    """SQLite may hand back naive datetimes: they are UTC."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def speaker_key(identity: Identity | None, channel: str, address: str) -> str:
+    """The conversation key the router uses for this chat (see handlers.router.speaker_key)."""
+    if identity is not None and identity.phone:
+        return f"phone:{identity.phone}"
+    if identity is None and channel == WHATSAPP:
+        return f"phone:{address}"
+    return f"{channel}:{address}"
+
+
+def _in_window(identity: Identity | None, now: datetime, window: timedelta) -> bool:
+    if identity is None or identity.last_inbound_at is None:
+        return False
+    return now - aware(identity.last_inbound_at) < window
+
+
+def _template(kind: str, media: Sequence[str], routing: Routing) -> str | None:
+    if media:
+        sid = routing.templates.get(f"{kind}:media")
+        if sid:
+            return sid
+    return routing.templates.get(kind)
+
+
+def _whatsapp_target(
+    identity: Identity | None, address: str, row: OutboxMessage, now: datetime, routing: Routing
+) -> Target | Skip:
+    key = speaker_key(identity, WHATSAPP, address)
+    if _in_window(identity, now, routing.window):
+        return Target(WHATSAPP, address, identity.id if identity else None, key)
+    sid = _template(row.kind, row.media, routing)
+    if sid:
+        return Target(WHATSAPP, address, identity.id if identity else None, key, sid)
+    return Skip(
+        Reason.WINDOW,
+        f"no message from this WhatsApp number in the last 24 hours and no template for "
+        f"{row.kind!r} (WLCC_WHATSAPP_TEMPLATES)",
+    )
+
+
+def _identity_decision(
+    identity: Identity | None, row: OutboxMessage, now: datetime, routing: Routing
+) -> Target | Skip:
+    if identity is None:
+        return Skip(Reason.NO_CHANNEL, "the chat identity no longer exists")
+    if identity.opted_out:
+        return Skip(Reason.OPTED_OUT, "this chat said BERHENTI")
+    if identity.unreachable:
+        return Skip(Reason.UNREACHABLE, f"the {identity.channel} chat cannot be reached")
+    if identity.channel not in routing.channels:
+        return Skip(Reason.CHANNEL_OFF, f"the {identity.channel} channel is not configured")
+    if identity.channel == WHATSAPP:
+        return _whatsapp_target(identity, identity.address, row, now, routing)
+    return Target(
+        identity.channel,
+        identity.address,
+        identity.id,
+        speaker_key(identity, identity.channel, identity.address),
+    )
+
+
+def _member_decision(
+    member: Member | None,
+    identities: Sequence[Identity],
+    row: OutboxMessage,
+    now: datetime,
+    routing: Routing,
+) -> Target | Skip:
+    if member is None or member.anonymised_at is not None:
+        return Skip(Reason.NO_CHANNEL, "the member no longer exists")
+    if member.opted_out:
+        return Skip(Reason.OPTED_OUT, "the member said BERHENTI")
+    usable = [i for i in identities if not i.opted_out]
+    reachable = [i for i in usable if not i.unreachable]
+    latest = sorted(reachable, key=lambda i: aware(i.last_inbound_at or i.first_seen_at))
+    telegram = [i for i in latest if i.channel == TELEGRAM]
+    whatsapp_ids = [i for i in latest if i.channel == WHATSAPP]
+    phone = to_e164(member.phone) if member.phone else None
+    whatsapp: Identity | None = whatsapp_ids[-1] if whatsapp_ids else None
+    whatsapp_address = whatsapp.address if whatsapp else phone
+    blocked_whatsapp = any(i.channel == WHATSAPP and i.unreachable for i in usable)
+    order = (WHATSAPP, TELEGRAM) if member.channel_preference == WHATSAPP else (TELEGRAM, WHATSAPP)
+    window_skip: Skip | None = None
+    for channel in order:
+        if channel not in routing.channels:
+            continue
+        if channel == TELEGRAM and telegram:
+            chat = telegram[-1]
+            return Target(
+                TELEGRAM, chat.address, chat.id, speaker_key(chat, TELEGRAM, chat.address)
+            )
+        if channel == WHATSAPP and whatsapp_address and not (whatsapp is None and blocked_whatsapp):
+            decision = _whatsapp_target(whatsapp, whatsapp_address, row, now, routing)
+            if isinstance(decision, Target):
+                return decision
+            window_skip = decision
+    if window_skip is not None:
+        return window_skip
+    if len(reachable) < len(usable):
+        return Skip(Reason.UNREACHABLE, "every chat of this member blocked the bot or left")
+    if member.phone and phone is None and not telegram:
+        return Skip(Reason.INVALID_PHONE, f"the member's phone {member.phone!r} is not valid")
+    if not routing.channels & {TELEGRAM, WHATSAPP}:
+        return Skip(Reason.CHANNEL_OFF, "neither Telegram nor WhatsApp is configured")
+    if telegram or whatsapp_address:
+        return Skip(Reason.CHANNEL_OFF, "the member's channels are not configured here")
+    return Skip(Reason.NO_CHANNEL, "the member has no phone and no linked chat")
+
+
+def resolve(
+    session: Session, rows: Sequence[OutboxMessage], *, now: datetime, routing: Routing
+) -> dict[int, Target | Skip]:
+    """Decide where each row goes, with a few batch queries for the whole claim.
+
+    Members: their Telegram chat when linked and reachable, unless they chose WhatsApp; then
+    WhatsApp (their linked number, or the phone on file), free text within 24 hours of their
+    last message, else the kind's template, else skipped. Opted-out and unreachable chats are
+    never used; an opted-out member gets nothing.
+    """
+    member_ids = {r.member_id for r in rows if r.member_id is not None}
+    identity_ids = {r.identity_id for r in rows if r.identity_id is not None}
+    members: dict[int, Member] = {}
+    if member_ids:
+        for member in session.exec(select(Member).where(col(Member.id).in_(member_ids))):
+            assert member.id is not None
+            members[member.id] = member
+    phones = {m.phone for m in members.values() if m.phone}
+    identities: dict[int, Identity] = {}
+    by_phone: dict[str, list[Identity]] = {}
+    conditions = []
+    if identity_ids:
+        conditions.append(col(Identity.id).in_(identity_ids))
+    if phones:
+        conditions.append(col(Identity.phone).in_(phones))
+    if conditions:
+        for identity in session.exec(select(Identity).where(or_(*conditions))):
+            assert identity.id is not None
+            identities[identity.id] = identity
+            if identity.phone:
+                by_phone.setdefault(identity.phone, []).append(identity)
+    decisions: dict[int, Target | Skip] = {}
+    for row in rows:
+        assert row.id is not None
+        decision: Target | Skip
+        if row.identity_id is not None:
+            chat = identities.get(row.identity_id)
+            decision = _identity_decision(chat, row, now, routing)
+            language = chat.language if chat else None
+        else:
+            person = members.get(row.member_id or -1)
+            chats = by_phone.get(person.phone, []) if person and person.phone else []
+            decision = _member_decision(person, chats, row, now, routing)
+            language = person.language if person else None
+        if isinstance(decision, Target):
+            if language is None and decision.identity_id is not None:
+                used = identities.get(decision.identity_id)
+                language = used.language if used else None
+            decision = replace(decision, language=language)
+        decisions[row.id] = decision
+    return decisions
+
+
+# --- recording ---
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What happened to one claimed row."""
+
+    id: int
+    lease: datetime
+    status: str  # sent, pending (retry), failed, skipped; "released" puts it back untouched
+    channel: str | None = None
+    address: str | None = None
+    platform_message_id: str | None = None
+    next_attempt_at: datetime | None = None
+    reason: str | None = None
+    error: str | None = None
+    unreachable_identity: int | None = None
+    speaker_key: str | None = None  # remember the choices sent there (a typed number)
+    choices: tuple[tuple[str, str], ...] = ()
+
+    RELEASED = "released"
+
+    @classmethod
+    def skip(cls, row_id: int, lease: datetime, reason: str, detail: str) -> Outcome:
+        return cls(row_id, lease, OutboxStatus.SKIPPED, reason=reason, error=detail)
+
+
+def _error(text: str | None) -> str | None:
+    return None if text is None else text[:500]
+
+
+def record(session: Session, outcomes: Iterable[Outcome], *, now: datetime) -> int:
+    """Write outcomes of claimed rows; an outcome whose lease was taken over is ignored.
+
+    Returns how many rows were updated.
+    """
+    o = _table()
+    updated = 0
+    unreachable: set[int] = set()
+    remembered: dict[str, tuple[tuple[str, str], ...]] = {}
+    for outcome in outcomes:
+        mine = and_(o.c.id == outcome.id, o.c.lease_until == outcome.lease)
+        values: dict[str, Any] = {"updated_at": now, "lease_until": None}
+        if outcome.status == OutboxStatus.SENT:
+            # A delivery report may have come first: keep its (higher) status.
+            values.update(
+                status=case(
+                    (o.c.status == OutboxStatus.SENDING, OutboxStatus.SENT), else_=o.c.status
+                ),
+                channel=outcome.channel,
+                address=outcome.address,
+                platform_message_id=outcome.platform_message_id,
+                sent_at=now,
+                reason=outcome.reason,
+                last_error=_error(outcome.error),
+            )
+            where = mine
+        elif outcome.status == Outcome.RELEASED:
+            values.update(
+                status=OutboxStatus.PENDING,
+                attempts=func.max(o.c.attempts - 1, 0)
+                if session.get_bind().dialect.name == "sqlite"
+                else func.greatest(o.c.attempts - 1, 0),
+                next_attempt_at=outcome.next_attempt_at or now,
+            )
+            where = and_(mine, o.c.status == OutboxStatus.SENDING)
+        elif outcome.status == OutboxStatus.PENDING:
+            values.update(
+                status=OutboxStatus.PENDING,
+                next_attempt_at=outcome.next_attempt_at or now,
+                last_error=_error(outcome.error),
+                reason=outcome.reason,
+            )
+            where = and_(mine, o.c.status == OutboxStatus.SENDING)
+        else:  # failed or skipped
+            values.update(
+                status=outcome.status,
+                reason=outcome.reason,
+                last_error=_error(outcome.error),
+                channel=outcome.channel,
+                address=outcome.address,
+            )
+            where = and_(mine, o.c.status == OutboxStatus.SENDING)
+        result = session.execute(update(o).where(where).values(**values))
+        count = int(result.rowcount or 0)  # type: ignore[attr-defined]
+        updated += count
+        if count and outcome.unreachable_identity is not None:
+            unreachable.add(outcome.unreachable_identity)
+        if count and outcome.speaker_key and outcome.choices:
+            remembered[outcome.speaker_key] = outcome.choices
+    if unreachable:
+        session.execute(
+            update(Identity).where(col(Identity.id).in_(unreachable)).values(unreachable=True)
+        )
+    for key, choices in remembered.items():
+        remember_choices(session, key, choices, now)
+    return updated
+
+
+def remember_choices(
+    session: Session, key: str, choices: Sequence[tuple[str, str]], now: datetime
+) -> None:
+    """Let a typed number answer the choices a proactive message offered (on WhatsApp the
+    choices are a numbered list). A dialog in progress keeps its own choices."""
+    conversation = session.get(Conversation, key)
+    if conversation is None:
+        conversation = Conversation(key=key, data={}, choices=[])
+    elif conversation.dialog is not None:
+        return
+    conversation.choices = [[payload, label] for payload, label in choices]
+    conversation.updated_at = now
+    session.add(conversation)
+
+
+# --- delivery reports ---
+
+
+def apply_delivery_status(
+    session: Session,
+    *,
+    sid: str,
+    status: str,
+    error_code: str | None = None,
+    row_id: int | None = None,
+    now: datetime | None = None,
+) -> bool:
+    """Apply a Twilio status callback; True when a row changed.
+
+    The row is found by ``row_id`` (the sender puts it in the callback URL, so a report that
+    arrives before the sender recorded the message id still lands) or else by the message id.
+    Reports arrive in any order: a row never goes back (read stays read when "delivered" comes
+    late), and of two final answers (delivered, failed) the first stands.
+    """
+    new = TWILIO_STATUSES.get(status.lower())
+    if new is None:
+        return False
+    o = _table()
+    # The row id comes from the callback URL the sender gave Twilio (and Twilio signed).
+    where = o.c.id == row_id if row_id is not None else o.c.platform_message_id == sid
+    lower = [s for s, rank in _RANK.items() if rank < _RANK[new]]
+    values: dict[str, Any] = {"status": new, "updated_at": now or utcnow()}
+    if new == OutboxStatus.FAILED:
+        if error_code == "63016":
+            values["reason"] = Reason.WINDOW
+        elif error_code in UNREACHABLE_TWILIO_CODES:
+            values["reason"] = Reason.UNREACHABLE
+        else:
+            values["reason"] = Reason.REJECTED
+        values["last_error"] = _error(f"Twilio {status} (error {error_code or 'unknown'})")
+    result = session.execute(update(o).where(where, o.c.status.in_(lower)).values(**values))
+    changed = int(result.rowcount or 0) > 0  # type: ignore[attr-defined]
+    if changed and new == OutboxStatus.FAILED and error_code in UNREACHABLE_TWILIO_CODES:
+        row = session.execute(select(o.c.identity_id, o.c.address).where(where)).first()
+        if row is not None:
+            mark_unreachable(session, WHATSAPP, row.address, row.identity_id)
+    return changed
+
+
+# Twilio codes that mean the person cannot be reached on WhatsApp with this number.
+UNREACHABLE_TWILIO_CODES = frozenset({"21610", "63003", "63024", "21614", "21211"})
+
+
+def mark_unreachable(
+    session: Session, channel: str, address: str | None, identity_id: int | None
+) -> None:
+    if identity_id is not None:
+        session.execute(
+            update(Identity).where(col(Identity.id) == identity_id).values(unreachable=True)
+        )
+    elif address:
+        session.execute(
+            update(Identity)
+            .where(col(Identity.channel) == channel, col(Identity.address) == address)
+            .values(unreachable=True)
+        )
+
+
+# --- sender heartbeats and counts ---
+
+
+def heartbeat(session: Session, name: str, now: datetime, *, started: bool = False) -> None:
+    worker = session.get(OutboxWorker, name)
+    if worker is None:
+        worker = OutboxWorker(name=name, started_at=now, seen_at=now)
+    worker.seen_at = now
+    if started:
+        worker.started_at = now
+    session.add(worker)
+
+
+def forget_worker(session: Session, name: str) -> None:
+    worker = session.get(OutboxWorker, name)
+    if worker is not None:
+        session.delete(worker)
+
+
+def active_workers(session: Session, now: datetime, within: timedelta) -> list[str]:
+    """Names of the senders seen within ``within`` (they write a heartbeat every few seconds)."""
+    table: Table = OutboxWorker.__table__  # type: ignore[attr-defined]
+    rows = session.execute(select(table.c.name).where(table.c.seen_at >= now - within))
+    return [str(row[0]) for row in rows]
+
+
+def status_counts(session: Session, community_id: int | None = None) -> dict[str, int]:
+    o = _table()
+    query = select(o.c.status, func.count()).group_by(o.c.status)
+    if community_id is not None:
+        query = query.where(o.c.community_id == community_id)
+    return {str(status): int(n) for status, n in session.execute(query)}
+
+
+def template_variables(job_text: str, template_vars: Mapping[str, str]) -> str:
+    """Twilio's ContentVariables: the row's own, else the text as variable 1. WhatsApp refuses
+    line breaks and runs of spaces inside template variables, so they are folded."""
+    variables = dict(template_vars) if template_vars else {"1": job_text}
+    return json.dumps({k: " ".join(str(v).split())[:1024] for k, v in variables.items()})

@@ -25,12 +25,13 @@ import pytest
 from sqlalchemy import func
 from sqlmodel import select
 
-from bot.messages import Inbound, Outbound, SharedContact
+from bot.messages import Inbound, Outbound, SharedContact, inbound_to_dict
 from conversations.engine import REGISTRY, Context, Dialog, Turn, discover
 from handlers.dispatch import Dispatcher
 from handlers.router import Router
 from storage.conversations import load_conversation
 from storage.db import Database
+from storage.inbound import NewInbound, record_many
 from storage.models import InboundMessage
 from wlcc.formatting import utcnow
 
@@ -280,7 +281,8 @@ def test_two_real_processes(database_url: str, tmp_path: Path) -> None:
 
 
 @pytest.mark.usefixtures("counter")
-def test_dispatcher_sends_replies_in_arrival_order(db: Database) -> None:
+@pytest.mark.parametrize("started", [False, True], ids=["inline", "inbox"])
+def test_dispatcher_sends_replies_in_arrival_order(db: Database, started: bool) -> None:
     router = Router(db)
     dispatcher = Dispatcher(router)
     phones = ["+6281200000001", "+6281200000002"]
@@ -291,12 +293,17 @@ def test_dispatcher_sends_replies_in_arrival_order(db: Database) -> None:
         sent.extend((inbound.address, reply.text) for reply in replies)
 
     async def main() -> None:
+        if started:
+            await dispatcher.start({"whatsapp": send})
         for phone in phones:
             await dispatcher.process(message(KEYWORD, phone=phone), send)
+        await dispatcher.idle()
         sent.clear()
         inbounds = [message(f"{p} {i}", phone=p) for i in range(15) for p in phones]
         results = await asyncio.gather(*(dispatcher.process(i, send) for i in inbounds))
-        assert all(r is not None for r in results)
+        assert all(results)  # every one new
+        await dispatcher.idle()
+        await dispatcher.stop()
 
     asyncio.run(main())
     for phone in phones:
@@ -305,7 +312,8 @@ def test_dispatcher_sends_replies_in_arrival_order(db: Database) -> None:
     assert len(dispatcher.locks) == 0  # no lock left behind
 
 
-def test_dispatcher_does_not_send_for_a_retry(db: Database) -> None:
+@pytest.mark.parametrize("started", [False, True], ids=["inline", "inbox"])
+def test_dispatcher_does_not_send_for_a_retry(db: Database, started: bool) -> None:
     dispatcher = Dispatcher(Router(db))
     sent: list[Inbound] = []
 
@@ -314,9 +322,49 @@ def test_dispatcher_does_not_send_for_a_retry(db: Database) -> None:
 
     inbound = message("halo", platform_id="SM-dispatch-retry")
 
-    async def main() -> list[list[Outbound] | None]:
-        return list(await asyncio.gather(*(dispatcher.process(inbound, send) for _ in range(5))))
+    async def main() -> list[bool]:
+        if started:
+            await dispatcher.start({"whatsapp": send})
+        results = list(await asyncio.gather(*(dispatcher.process(inbound, send) for _ in range(5))))
+        await dispatcher.idle()
+        await dispatcher.stop()
+        return results
 
     results = asyncio.run(main())
-    assert sum(r is not None for r in results) == 1
+    assert results.count(True) == 1
+    assert len(sent) == 1
+
+
+def test_dispatcher_answers_what_an_earlier_run_recorded(db: Database) -> None:
+    """A message recorded (and acknowledged to the platform) by a process that then stopped is
+    answered when the next one starts, once."""
+    inbound = message("halo", platform_id="SM-recorded-before-a-crash")
+    with db.transaction() as session:
+        record_many(
+            session,
+            [
+                NewInbound(
+                    inbound.channel,
+                    inbound.platform_id,
+                    inbound.kind,
+                    inbound.received_at,
+                    inbound_to_dict(inbound),
+                )
+            ],
+        )
+    sent: list[list[Outbound]] = []
+
+    async def send(_: Inbound, replies: list[Outbound]) -> None:
+        sent.append(replies)
+
+    async def run_once() -> None:
+        dispatcher = Dispatcher(Router(db))
+        await dispatcher.start({"whatsapp": send})
+        await dispatcher.idle()
+        await dispatcher.stop()
+
+    asyncio.run(run_once())
+    assert len(sent) == 1
+    assert sent[0][0].text.startswith("Halo!")
+    asyncio.run(run_once())  # a second start finds nothing left to answer
     assert len(sent) == 1

@@ -376,6 +376,8 @@ def test_pick_label(text: str, labels: dict[str, str], payload: str) -> None:
         ("saya mau bantuan soal bahasa", MENU),
         ("aku butuh bantuan", MENU),
         ("english please, my indonesian is weak", LANGUAGES),
+        # Part of several labels equally: ambiguous, so none (SETUJUI lists them again).
+        ("setujui", {"SETUJUI 2": "Setujui Ani Lestari", "SETUJUI 3": "Setujui Suryati"}),
     ],
 )
 def test_pick_label_refuses(text: str, labels: dict[str, str]) -> None:

@@ -10,8 +10,10 @@ diff of the transcripts.
 
 from __future__ import annotations
 
+import csv
 import dataclasses
 import difflib
+import io
 import os
 import re
 from dataclasses import dataclass, field
@@ -19,11 +21,17 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlmodel import Session, col, select
 
 from bot.messages import Choice, Inbound, Location, Media, Outbound, SharedContact
 from bot.render import TELEGRAM_TEXT_LIMIT, WHATSAPP_TEXT_LIMIT, numbered_text, split_text
 from handlers.router import Router
 from storage.db import Database
+from storage.identities import default_community
+from storage.member_import import COLUMNS, ImportFileError, apply_import, parse_members_csv
+from storage.members import find_by_phone_and_name
+from storage.models import Identity, Member, OutboxMessage
+from wlcc.i18n import gettext
 
 TRANSCRIPTS = Path(__file__).parent / "transcripts"
 UPDATE = os.environ.get("WLCC_UPDATE_TRANSCRIPTS", "").strip() not in ("", "0")
@@ -37,6 +45,10 @@ DEFAULT_TELEGRAM_ID = "7000001"
 DEFAULT_NAME = "Siti"
 CHANNELS = ("whatsapp", "telegram", "simulator")
 SEPARATOR = "---"
+# Directives that are steps: the bot lines under them are what they show.
+STEP_DIRECTIVES = ("retry", "outbox")
+# Flags after the four CSV columns of "@ member".
+MEMBER_FLAGS = ("consented",)
 
 _SPECIAL = re.compile(r"^\[(lokasi|foto|kontak|tombol)(?:\s+([^\]]*))?\]\s*(.*)$")
 _DURATION = re.compile(r"^(\d+)\s*(s|m|h|d)$")
@@ -52,7 +64,8 @@ class TranscriptError(Exception):
 
 @dataclass
 class Step:
-    """A message from the person (``>``) or a re-delivery (``@ retry``), with the bot's lines."""
+    """A message from the person (``>``), a re-delivery (``@ retry``) or a look at the proactive
+    messages (``@ outbox``), with the bot's lines."""
 
     line_no: int
     source: str  # the line as written
@@ -92,7 +105,9 @@ def parse(text: str, name: str = "<transcript>") -> list[Item]:
             name_, _, arg = line[1:].strip().partition(" ")
             if not name_:
                 raise TranscriptError(f"{where}: empty directive")
-            if name_ == "retry":
+            if name_ in STEP_DIRECTIVES:
+                if arg.strip():
+                    raise TranscriptError(f"{where}: @ {name_} takes nothing after it")
                 open_step = Step(line_no, line)
                 items.append(open_step)
             else:
@@ -181,6 +196,7 @@ class Player:
         self.last: Inbound | None = None
         # speaker -> label -> payload of every button shown so far (old ones stay pressable)
         self.buttons: dict[str, dict[str, str]] = {}
+        self.outbox_seen = 0  # the last outbox row "@ outbox" has shown
 
     # the person speaking now
     @property
@@ -222,8 +238,40 @@ class Player:
                 raise TranscriptError(f"{where}: @ clock wants e.g. 2026-12-12T09:00+07:00")
             self.now = moment.astimezone(UTC)
             self.started = False
+        elif d.name == "member":
+            self.add_member(d.arg, where)
         else:
             raise TranscriptError(f"{where}: unknown directive @ {d.name}")
+
+    def add_member(self, arg: str, where: str) -> None:
+        """``@ member Name, phone, kelurahan, role[, consented]``: one CSV row, imported the way
+        ``wlcc members import`` imports it (again: nothing changes)."""
+        usage = f"{where}: write @ member Siti Aminah, +6281234567890, 23 Ilir, member[, consented]"
+        fields = [cell.strip() for cell in next(csv.reader([arg]), [])]
+        flags: set[str] = set()
+        while len(fields) > len(COLUMNS) and fields[-1].lower() in MEMBER_FLAGS:
+            flags.add(fields.pop().lower())
+        if len(fields) != len(COLUMNS):
+            raise TranscriptError(usage)
+        out = io.StringIO()
+        csv.writer(out, lineterminator="\n").writerows([COLUMNS, fields])
+        try:
+            plan = parse_members_csv(out.getvalue().encode("utf-8"))
+        except ImportFileError as exc:
+            raise TranscriptError(f"{usage} ({exc})") from None
+        if plan.errors:
+            raise TranscriptError(f"{where}: {plan.errors[0].message}")
+        (row,) = plan.rows
+        with self.router.db.transaction() as session:
+            community = default_community(session)
+            assert community.id is not None
+            apply_import(session, community.id, plan.rows)
+            member = find_by_phone_and_name(session, community.id, row.phone, row.name)
+            assert member is not None
+            if "consented" in flags and member.consent_at is None:
+                # She already agreed to the privacy notice (e.g. on paper at a meeting).
+                member.consent_at = member.consent_asked_at = self.now
+                session.add(member)
 
     def _tick(self) -> datetime:
         if self.started:
@@ -287,8 +335,34 @@ class Player:
             phone=None if self.channel == "telegram" else self.phone,
         )
 
+    def outbox(self) -> list[str]:
+        """The proactive messages planned since the last ``@ outbox``, to whom, as numbered
+        lists (the way WhatsApp shows them)."""
+        messages: list[list[str]] = []
+        with self.router.db.transaction() as session:
+            rows = session.exec(
+                select(OutboxMessage)
+                .where(col(OutboxMessage.id) > self.outbox_seen)
+                .order_by(col(OutboxMessage.id))
+            ).all()
+            for row in rows:
+                assert row.id is not None
+                self.outbox_seen = row.id
+                recipient, language = _recipient(session, row)
+                choices = tuple(Choice(payload, label) for payload, label in row.choices)
+                hint = gettext(language, "choices.hint", count=len(choices)) if choices else None
+                text = numbered_text(Outbound(row.text, choices, hint=hint))
+                messages.append(
+                    [f"[pesan untuk {recipient}]"]
+                    + [f"[foto: {ref}]" for ref in row.media]
+                    + text.split("\n")
+                )
+        return bot_lines(messages)
+
     def step(self, step: Step) -> list[str]:
         where = f"{self.name}:{step.line_no}"
+        if step.source.startswith("@") and step.source[1:].strip() == "outbox":
+            return self.outbox()
         if step.source.startswith("@"):
             if self.last is None:
                 raise TranscriptError(f"{where}: @ retry needs an earlier message")
@@ -308,6 +382,22 @@ class Player:
         for reply in replies:
             buttons.update((choice.label, choice.payload) for choice in reply.choices)
         return bot_lines(render_replies(replies, inbound.channel))
+
+
+def _recipient(session: Session, row: OutboxMessage) -> tuple[str, str | None]:
+    """Whom an outbox row is for, as the transcript names them, and their language."""
+    if row.member_id is not None:
+        member = session.get(Member, row.member_id)
+        if member is not None:
+            return member.name, member.language
+    if row.identity_id is not None:
+        identity = session.get(Identity, row.identity_id)
+        if identity is not None:
+            channel = {"whatsapp": "WhatsApp", "telegram": "Telegram"}.get(
+                identity.channel, identity.channel
+            )
+            return f"{channel} {identity.address}", identity.language
+    return "?", None
 
 
 def play(items: list[Item], router: Router, name: str) -> str:
@@ -451,3 +541,62 @@ def test_unknown_directive_is_an_error(db: Database) -> None:
 def test_pressing_a_button_that_is_not_shown_is_an_error(db: Database) -> None:
     with pytest.raises(TranscriptError, match="no button 'English' was shown"):
         run_transcript("> [tombol English]\n", db, "x.txt")
+
+
+def test_parse_outbox_is_a_step_with_bot_lines() -> None:
+    items = parse("> daftar\n@ outbox\n< [pesan untuk Rina]\n< Halo\n")
+    steps = [i for i in items if isinstance(i, Step)]
+    assert [(s.source, s.expected) for s in steps] == [
+        ("> daftar", []),
+        ("@ outbox", ["< [pesan untuk Rina]", "< Halo"]),
+    ]
+    with pytest.raises(TranscriptError, match="takes nothing after it"):
+        parse("@ outbox Rina\n", "x.txt")
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_member_directive_imports_once(db: Database) -> None:
+    row = "@ member Siti Aminah, 0812-3456-7890, 24 Ilir, anggota, consented\n"
+    run_transcript(row + row + "@ member Ani, +6281234567890, , member\n", db, "x.txt")
+    with db.transaction() as session:
+        members = session.exec(select(Member).order_by(col(Member.id))).all()
+        assert [(m.name, m.phone, m.kelurahan, m.role) for m in members] == [
+            ("Siti Aminah", "+6281234567890", "24 Ilir", "member"),
+            ("Ani", "+6281234567890", None, "member"),
+        ]
+        assert members[0].consent_at is not None
+        assert members[1].consent_at is None  # asked on her first message
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize(
+    "line, message",
+    [
+        ("@ member Siti Aminah, +6281234567890, 24 Ilir", "write @ member"),
+        ("@ member Siti, +6281234567890, 24 Ilir, member, setuju", "write @ member"),
+        ("@ member Siti, 12345, 24 Ilir, member", "not a valid phone number"),
+        ("@ member Siti, +6281234567890, 24 Ilir, ketua", "unknown role"),
+        ("@ member 🌸, +6281234567890, 24 Ilir, member", "name has no letters"),
+    ],
+)
+def test_member_directive_rejects_bad_rows(db: Database, line: str, message: str) -> None:
+    with pytest.raises(TranscriptError, match=message):
+        run_transcript(line + "\n", db, "x.txt")
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_outbox_shows_each_planned_message_once(db: Database) -> None:
+    source = (
+        "@ member Rina Wulandari, +6281200000002, 23 Ilir, coordinator, consented\n"
+        "@ outbox\n"
+        "> daftar\n> Ani Lestari\n> 2\n> 1\n"
+        "@ outbox\n"
+        "@ outbox\n"
+    )
+    actual = run_transcript(source, db, "x.txt")
+    shown = actual.split("> 1\n", 1)[1]
+    assert shown.startswith("< Terima kasih, Ani!")
+    first, second = shown.split("@ outbox\n")[1:]
+    assert first.startswith("< [pesan untuk Rina Wulandari]\n< Pendaftar baru #2: Ani Lestari")
+    assert "< 1. Setujui\n< 2. Tolak\n<\n< Balas dengan angka 1 sampai 2.\n" in first
+    assert second == ""

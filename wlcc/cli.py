@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 
 from wlcc.cli_members import members_app
+from wlcc.cli_outbox import outbox_app
 from wlcc.settings import Settings, SettingsError, load_settings
 
 app = typer.Typer(
@@ -22,6 +23,7 @@ telegram_app = typer.Typer(help="Telegram set-up.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(telegram_app, name="telegram")
 app.add_typer(members_app, name="members")
+app.add_typer(outbox_app)  # wlcc worker, wlcc broadcast
 
 console = Console()
 err = Console(stderr=True)

@@ -42,6 +42,23 @@ class Settings(BaseSettings):
     wlcc_inbound_retention_days: int = Field(default=90, ge=1)
     wlcc_scheduler_enabled: bool = True
 
+    # --- outbox sender (bot/sender.py); a rate of 0 lifts that limit ---
+    wlcc_sender_enabled: bool = True  # run the sender inside the app (else: `wlcc worker`)
+    wlcc_telegram_rate_per_second: float = Field(default=30.0, ge=0)  # the whole bot
+    wlcc_telegram_chat_rate_per_second: float = Field(default=1.0, ge=0)  # one chat
+    wlcc_whatsapp_rate_per_second: float = Field(default=80.0, ge=0)  # one sender number
+    wlcc_outbox_max_attempts: int = Field(default=6, ge=1, le=100)
+    wlcc_outbox_backoff_seconds: float = Field(default=5.0, gt=0)  # first retry, then doubled
+    wlcc_outbox_backoff_max_seconds: float = Field(default=900.0, gt=0)
+    wlcc_outbox_lease_seconds: float = Field(default=120.0, ge=5)
+    wlcc_outbox_batch_size: int = Field(default=500, ge=1, le=5000)
+    wlcc_outbox_concurrency: int = Field(default=64, ge=1, le=1000)
+    wlcc_outbox_poll_seconds: float = Field(default=1.0, gt=0)
+    wlcc_broadcast_progress_seconds: float = Field(default=60.0, gt=0)
+    # Pre-approved WhatsApp templates (Twilio Content SIDs) per message kind, as JSON:
+    # {"broadcast": "HX...", "reminder": "HX..."}; used outside the 24-hour window.
+    wlcc_whatsapp_templates: dict[str, str] = Field(default_factory=dict)
+
     @field_validator(
         "telegram_bot_token",
         "telegram_webhook_secret",
@@ -77,6 +94,17 @@ class Settings(BaseSettings):
             raise ValueError("WLCC_DEFAULT_LANGUAGE must be 'id' or 'en'")
         return value
 
+    @field_validator("wlcc_whatsapp_templates")
+    @classmethod
+    def _content_sids(cls, value: dict[str, str]) -> dict[str, str]:
+        for kind, sid in value.items():
+            if not kind.strip() or not isinstance(sid, str) or not sid.startswith("HX"):
+                raise ValueError(
+                    "WLCC_WHATSAPP_TEMPLATES maps message kinds to Twilio Content SIDs, e.g. "
+                    '{"broadcast": "HXabc123..."}; each SID starts with HX'
+                )
+        return value
+
     @field_validator("twilio_whatsapp_from")
     @classmethod
     def _whatsapp_prefix(cls, value: str | None) -> str | None:
@@ -102,7 +130,8 @@ class Settings(BaseSettings):
         secret = self.telegram_webhook_secret
         if secret is not None:
             raw = secret.get_secret_value()
-            if not (1 <= len(raw) <= 256) or not all(c.isalnum() or c in "_-" for c in raw):
+            allowed = all((c.isascii() and c.isalnum()) or c in "_-" for c in raw)
+            if not (1 <= len(raw) <= 256) or not allowed:
                 raise ValueError(
                     "TELEGRAM_WEBHOOK_SECRET may only use A-Z, a-z, 0-9, _ and - (1-256 chars)."
                 )

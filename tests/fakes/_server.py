@@ -113,6 +113,12 @@ def parse_multipart(
 C = TypeVar("C")
 
 
+class _Listener(ThreadingHTTPServer):
+    # socketserver's default backlog of 5 resets connections when a sender opens dozens at
+    # once (as the outbox sender does); the platforms take many more.
+    request_queue_size = 256
+
+
 class FakeServer(Generic[C]):
     """A recording HTTP server in a background thread. Use as a context manager or start/stop."""
 
@@ -124,7 +130,7 @@ class FakeServer(Generic[C]):
         self._script: list[Scripted] = []
         self.errors: list[str] = []  # tracebacks of the fake itself failing (a bug in the fake)
         self.delay = 0.0  # seconds to wait before answering, to simulate a slow platform
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        self._httpd = _Listener(("127.0.0.1", 0), self._handler_class())
         self._httpd.daemon_threads = True
         self._thread: threading.Thread | None = None
 

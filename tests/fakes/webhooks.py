@@ -32,6 +32,17 @@ def running_app(settings: Settings) -> Iterator[TestClient]:
 _DEFAULT = object()
 
 
+def settle(client: TestClient) -> None:
+    """Wait until the app has answered every message it accepted.
+
+    Webhooks return as soon as a message is safely recorded; the answer follows in the
+    background. Tests wait for it here instead of sleeping.
+    """
+    dispatcher = getattr(client.app.state, "dispatcher", None)  # type: ignore[attr-defined]
+    if dispatcher is not None:
+        client.portal.call(dispatcher.idle)  # type: ignore[union-attr]
+
+
 class TelegramWebhook:
     """Posts updates the way Telegram does: JSON with the secret token header."""
 
@@ -57,6 +68,7 @@ class TelegramWebhook:
         if token is not None:
             sent[SECRET_HEADER] = token
         response: httpx.Response = self.client.post(TELEGRAM_PATH, content=content, headers=sent)
+        settle(self.client)
         return response
 
     def say(self, text: str, **kwargs: Any) -> httpx.Response:
@@ -95,6 +107,7 @@ class WhatsAppWebhook:
         if sig is not None:
             sent["X-Twilio-Signature"] = sig
         response: httpx.Response = self.client.post(path, content=urlencode(form), headers=sent)
+        settle(self.client)
         return response
 
     def inbound(self, body: str = "Halo", **kwargs: Any) -> dict[str, str]:

@@ -1,0 +1,268 @@
+"""Photos the bot sends on: fetched once from the platform they came from, then published.
+
+* Twilio needs a public URL it can fetch without credentials: ``GET /media/<token>`` serves the
+  stored bytes (the token is long and random; nothing else is served).
+* Telegram takes an upload once; the file id it answers is kept and reused for every further
+  recipient (a photo that came from Telegram already has one).
+
+A Twilio media URL needs the account's credentials, and a Telegram file must be downloaded with
+the bot token: neither is ever given to the other platform.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from typing import Annotated
+
+import httpx
+from anyio import to_thread
+from fastapi import APIRouter, Depends, HTTPException, Request, status
+from fastapi.responses import Response
+from telegram.error import BadRequest, TelegramError
+
+from bot.deps import DatabaseDep
+from storage.db import Database
+from storage.media import MAX_BYTES, media_by_token, set_media_error, store_media
+from storage.models import MediaFile
+from wlcc.formatting import utcnow
+from wlcc.settings import Settings
+
+log = logging.getLogger(__name__)
+
+TWILIO_API = "https://api.twilio.com"
+
+
+class MediaUnavailable(Exception):
+    """The photo cannot be had; ``permanent`` when trying again will not help."""
+
+    def __init__(self, detail: str, *, permanent: bool) -> None:
+        super().__init__(detail)
+        self.permanent = permanent
+
+
+@dataclass(frozen=True, slots=True)
+class MediaInfo:
+    id: int
+    token: str
+    content_type: str
+    source_channel: str
+    source_ref: str
+    telegram_file_id: str | None
+    fetched: bool
+
+
+def _info(media: MediaFile) -> MediaInfo:
+    assert media.id is not None
+    return MediaInfo(
+        id=media.id,
+        token=media.token,
+        content_type=media.content_type,
+        source_channel=media.source_channel,
+        source_ref=media.source_ref,
+        telegram_file_id=media.telegram_file_id,
+        fetched=media.data is not None,
+    )
+
+
+class MediaStore:
+    """Fetches, keeps and publishes media for the sender (one per process)."""
+
+    def __init__(
+        self,
+        db: Database,
+        settings: Settings,
+        *,
+        telegram_bot: object | None = None,
+    ) -> None:
+        self.db = db
+        self.settings = settings
+        self.telegram_bot = telegram_bot  # a telegram.Bot, to download Telegram files
+        self._locks: dict[int, asyncio.Lock] = {}
+        self._infos: dict[int, MediaInfo] = {}
+
+    def lock(self, media_id: int) -> asyncio.Lock:
+        return self._locks.setdefault(media_id, asyncio.Lock())
+
+    def public_url(self, info: MediaInfo) -> str | None:
+        base = self.settings.public_base_url
+        return f"{base.rstrip('/')}/media/{info.token}" if base else None
+
+    async def info(self, media_id: int) -> MediaInfo:
+        cached = self._infos.get(media_id)
+        if cached is not None:
+            return cached
+
+        def load() -> MediaInfo | None:
+            with self.db.transaction() as session:
+                media = session.get(MediaFile, media_id)
+                return None if media is None else _info(media)
+
+        found = await to_thread.run_sync(load)
+        if found is None:
+            raise MediaUnavailable(f"media {media_id} does not exist", permanent=True)
+        if found.fetched and found.telegram_file_id:
+            self._infos[media_id] = found  # nothing about it changes any more
+        return found
+
+    async def ensure_fetched(self, media_id: int) -> MediaInfo:
+        """The photo's bytes are stored (fetching them once, whoever asks first)."""
+        info = await self.info(media_id)
+        if info.fetched:
+            return info
+        async with self.lock(media_id):
+            info = await self.info(media_id)
+            if info.fetched:
+                return info
+            try:
+                data, content_type = await self._download(info)
+            except MediaUnavailable as exc:
+                if exc.permanent:
+                    await self._save_error(media_id, str(exc))
+                raise
+            await to_thread.run_sync(self._save, media_id, data, content_type)
+            self._infos.pop(media_id, None)
+            return await self.info(media_id)
+
+    async def read(self, media_id: int) -> tuple[bytes, str]:
+        info = await self.ensure_fetched(media_id)
+
+        def load() -> tuple[bytes, str] | None:
+            with self.db.transaction() as session:
+                media = session.get(MediaFile, media_id)
+                if media is None or media.data is None:
+                    return None
+                return bytes(media.data), media.content_type
+
+        found = await to_thread.run_sync(load)
+        if found is None:
+            raise MediaUnavailable(f"media {info.id} has no data", permanent=False)
+        return found
+
+    async def remember_telegram_file_id(self, media_id: int, file_id: str) -> None:
+        from storage.media import set_telegram_file_id
+
+        def save() -> None:
+            with self.db.transaction() as session:
+                set_telegram_file_id(session, media_id, file_id)
+
+        await to_thread.run_sync(save)
+        self._infos.pop(media_id, None)
+
+    def _save(self, media_id: int, data: bytes, content_type: str | None) -> None:
+        with self.db.transaction() as session:
+            store_media(session, media_id, data, content_type, utcnow())
+
+    async def _save_error(self, media_id: int, error: str) -> None:
+        def save() -> None:
+            with self.db.transaction() as session:
+                set_media_error(session, media_id, error)
+
+        await to_thread.run_sync(save)
+
+    # --- fetching from the platform the photo came from ---
+    async def _download(self, info: MediaInfo) -> tuple[bytes, str | None]:
+        if info.source_channel == "telegram":
+            return await self._from_telegram(info.source_ref), info.content_type
+        auth = None
+        url = info.source_ref
+        if info.source_channel == "whatsapp":
+            sid = self.settings.twilio_account_sid
+            token = self.settings.twilio_auth_token
+            if sid and token:
+                auth = (sid, token.get_secret_value())
+            if url.startswith(TWILIO_API):
+                url = self.settings.twilio_api_base_url.rstrip("/") + url[len(TWILIO_API) :]
+        if not url.startswith(("http://", "https://")):
+            raise MediaUnavailable(f"cannot fetch {info.source_channel} media", permanent=True)
+        return await self._from_url(url, auth)
+
+    async def _from_telegram(self, file_id: str) -> bytes:
+        from telegram import Bot
+
+        bot = self.telegram_bot
+        if not isinstance(bot, Bot):
+            raise MediaUnavailable("the Telegram channel is not configured", permanent=True)
+        try:
+            file = await bot.get_file(file_id)
+            data = bytes(await file.download_as_bytearray())
+        except BadRequest as exc:
+            raise MediaUnavailable(f"Telegram: {exc.message}", permanent=True) from None
+        except TelegramError as exc:
+            raise MediaUnavailable(f"Telegram: {exc.message}", permanent=False) from None
+        if len(data) > MAX_BYTES:
+            raise MediaUnavailable("the photo is larger than 5 MB", permanent=True)
+        return data
+
+    async def _from_url(self, url: str, auth: tuple[str, str] | None) -> tuple[bytes, str | None]:
+        try:
+            async with (
+                httpx.AsyncClient(follow_redirects=True, timeout=30.0) as client,
+                client.stream("GET", url, auth=auth) as response,
+            ):
+                if response.status_code in (401, 403, 404, 410):
+                    raise MediaUnavailable(
+                        f"the platform answered {response.status_code} for the photo",
+                        permanent=True,
+                    )
+                if response.status_code >= 300:
+                    raise MediaUnavailable(
+                        f"the platform answered {response.status_code} for the photo",
+                        permanent=False,
+                    )
+                chunks: list[bytes] = []
+                size = 0
+                async for chunk in response.aiter_bytes():
+                    size += len(chunk)
+                    if size > MAX_BYTES:
+                        raise MediaUnavailable("the photo is larger than 5 MB", permanent=True)
+                    chunks.append(chunk)
+                kind = response.headers.get("content-type", "").split(";")[0].strip() or None
+                return b"".join(chunks), kind
+        except httpx.HTTPError as exc:
+            raise MediaUnavailable(f"fetching the photo failed: {exc}", permanent=False) from None
+
+
+# --- serving ---
+
+router = APIRouter()
+
+
+def get_media_store(request: Request) -> MediaStore | None:
+    store: MediaStore | None = getattr(request.app.state, "media", None)
+    return store
+
+
+MediaStoreDep = Annotated[MediaStore | None, Depends(get_media_store)]
+
+
+@router.get("/media/{token}")
+async def serve_media(token: str, db: DatabaseDep, store: MediaStoreDep) -> Response:
+    """A photo the bot sends on WhatsApp, for Twilio to fetch (unguessable token)."""
+    if not (16 <= len(token) <= 64) or not all(c.isalnum() or c in "-_" for c in token):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such media")
+
+    def load() -> tuple[int, bytes | None, str] | None:
+        with db.transaction() as session:
+            media = media_by_token(session, token)
+            if media is None or media.id is None:
+                return None
+            return media.id, media.data, media.content_type
+
+    found = await to_thread.run_sync(load)
+    if found is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such media")
+    media_id, data, content_type = found
+    if data is None:
+        if store is None:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, "media not available")
+        try:
+            data, content_type = await store.read(media_id)
+        except MediaUnavailable:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, "media not available") from None
+    return Response(
+        data,
+        media_type=content_type,
+        headers={"Cache-Control": "private, max-age=86400", "X-Content-Type-Options": "nosniff"},
+    )

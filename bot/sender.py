@@ -1,0 +1,911 @@
+"""The outbox sender: drains ``storage.outbox`` to Telegram and WhatsApp at the platforms' pace.
+
+One loop claims due rows in batches (``storage.outbox.claim``: leased, recipient decided), a pool
+of workers sends them through the channels, and a flusher records the outcomes in batches.
+
+* Rate limits: evenly spaced sends per channel (Telegram 30/s for the whole bot and 1/s per chat,
+  WhatsApp 80/s per sender number by default; ``WLCC_*_RATE_PER_SECOND``, 0 lifts a limit). They
+  are per sender process: with several senders, divide them between the processes.
+* Telegram's 429 pauses the whole Telegram channel for ``retry_after``; the row waits as long.
+  5xx, timeouts and network errors retry with exponential backoff and jitter up to
+  ``WLCC_OUTBOX_MAX_ATTEMPTS``. Permanent refusals fail at once; "blocked"/"unsubscribed" and
+  friends also mark the chat unreachable, so later messages skip it.
+* A crash loses nothing: claimed rows stay ``sending`` until their lease ends, then they are
+  claimed again. A message whose send was in flight at the crash may arrive twice; no other.
+* An answer that cannot be read after the platform accepted the request (HTTP 2xx) counts as
+  sent, with a note: retrying could send it twice.
+
+The clock (``monotonic``, ``now``, ``sleep``) and the jitter's random source are injectable, so
+tests run the backoffs and pauses in virtual time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import random
+import socket
+import time
+import uuid
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+import aiohttp
+from anyio import to_thread
+from telegram import InputFile, Message
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+)
+from twilio.base.exceptions import TwilioException
+
+from bot.media import MediaInfo, MediaStore, MediaUnavailable
+from bot.messages import Choice, Outbound
+from bot.render import TELEGRAM_TEXT_LIMIT, WHATSAPP_TEXT_LIMIT, numbered_text, split_text
+from bot.telegram import TelegramChannel
+from bot.whatsapp import WhatsAppChannel
+from storage.broadcasts import progress_tick
+from storage.db import Database
+from storage.models import OutboxStatus
+from storage.outbox import (
+    MEDIA_PREFIX,
+    TELEGRAM,
+    UNREACHABLE_TWILIO_CODES,
+    WHATSAPP,
+    Job,
+    Outcome,
+    Reason,
+    Routing,
+    claim,
+    forget_worker,
+    heartbeat,
+    next_due,
+    record,
+    template_variables,
+)
+from wlcc.formatting import utcnow
+from wlcc.i18n import gettext
+from wlcc.settings import Settings
+
+log = logging.getLogger(__name__)
+
+TELEGRAM_CAPTION_LIMIT = 1024
+HEARTBEAT_EVERY = 10.0  # seconds
+PROGRESS_CHECK_EVERY = 2.0  # seconds between looks at running broadcasts
+FLUSH_EVERY = 0.05  # seconds: outcomes are written in batches at least this often
+RETRY_AFTER_CAP = 3600.0  # never believe a flood-control pause longer than an hour
+# Send 3% under each configured rate: requests evenly spaced at exactly the limit reach the
+# platform with network jitter, and some one-second windows would then hold one too many.
+RATE_MARGIN = 0.97
+
+
+# --- time ---
+
+
+class Clock(Protocol):
+    def monotonic(self) -> float: ...
+
+    def now(self) -> datetime: ...
+
+    async def sleep(self, seconds: float) -> None: ...
+
+
+class SystemClock:
+    def monotonic(self) -> float:
+        return time.monotonic()
+
+    def now(self) -> datetime:
+        return utcnow()
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+
+
+class Pacer:
+    """At most ``rate`` sends per second, evenly spaced (no bursts); can be paused (429)."""
+
+    def __init__(self, rate: float, clock: Clock) -> None:
+        self.interval = 1.0 / rate if rate > 0 else 0.0
+        self.clock = clock
+        self._next = 0.0
+        self.paused_until = 0.0
+
+    async def wait(self, slots: int = 1) -> None:
+        while True:
+            now = self.clock.monotonic()
+            start = max(now, self._next, self.paused_until)
+            self._next = start + slots * self.interval
+            if start > now:
+                await self.clock.sleep(start - now)
+            if self.clock.monotonic() >= self.paused_until:
+                return
+
+    def pause(self, seconds: float) -> None:
+        self.paused_until = max(self.paused_until, self.clock.monotonic() + seconds)
+
+
+class ChatPacer:
+    """The per-chat limit: evenly spaced sends to each chat."""
+
+    def __init__(self, rate: float, clock: Clock) -> None:
+        self.interval = 1.0 / rate if rate > 0 else 0.0
+        self.clock = clock
+        self._next: dict[str, float] = {}
+
+    async def wait(self, chat: str, slots: int = 1) -> None:
+        if self.interval <= 0:
+            return
+        now = self.clock.monotonic()
+        if len(self._next) > 10_000:  # forget chats whose turn is long past
+            self._next = {k: v for k, v in self._next.items() if v > now}
+        start = max(now, self._next.get(chat, 0.0))
+        self._next[chat] = start + slots * self.interval
+        if start > now:
+            await self.clock.sleep(start - now)
+
+
+# --- configuration ---
+
+
+@dataclass(frozen=True)
+class SenderConfig:
+    telegram_rate: float = 30.0
+    telegram_chat_rate: float = 1.0
+    whatsapp_rate: float = 80.0
+    max_attempts: int = 6
+    backoff: float = 5.0
+    backoff_max: float = 900.0
+    lease: float = 120.0
+    batch_size: int = 500
+    concurrency: int = 64
+    poll: float = 1.0
+    progress_every: float = 60.0
+    templates: dict[str, str] = field(default_factory=dict)
+    public_base_url: str | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings, **overrides: Any) -> SenderConfig:
+        values: dict[str, Any] = {
+            "telegram_rate": settings.wlcc_telegram_rate_per_second,
+            "telegram_chat_rate": settings.wlcc_telegram_chat_rate_per_second,
+            "whatsapp_rate": settings.wlcc_whatsapp_rate_per_second,
+            "max_attempts": settings.wlcc_outbox_max_attempts,
+            "backoff": settings.wlcc_outbox_backoff_seconds,
+            "backoff_max": settings.wlcc_outbox_backoff_max_seconds,
+            "lease": settings.wlcc_outbox_lease_seconds,
+            "batch_size": settings.wlcc_outbox_batch_size,
+            "concurrency": settings.wlcc_outbox_concurrency,
+            "poll": settings.wlcc_outbox_poll_seconds,
+            "progress_every": settings.wlcc_broadcast_progress_seconds,
+            "templates": dict(settings.wlcc_whatsapp_templates),
+            "public_base_url": settings.public_base_url,
+        }
+        values.update(overrides)
+        return cls(**values)
+
+
+# --- what a send attempt can end in ---
+
+
+class SendFailure(Exception):
+    """A send attempt that did not work.
+
+    ``retry``: try again later (backoff, or ``pause`` seconds when the platform said so);
+    otherwise the row fails for good with ``reason``; ``unreachable`` marks the chat.
+    """
+
+    def __init__(
+        self,
+        detail: str,
+        *,
+        retry: bool,
+        reason: str = Reason.REJECTED,
+        pause: float | None = None,
+        unreachable: bool = False,
+    ) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.retry = retry
+        self.reason = reason
+        self.pause = pause
+        self.unreachable = unreachable
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    platform_message_id: str | None
+    garbled: bool = False
+
+
+def _retry_after(exc: RetryAfter) -> float:
+    raw = getattr(exc, "_retry_after", None)  # a timedelta, read without the deprecation warning
+    if isinstance(raw, timedelta):
+        return raw.total_seconds()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        value = exc.retry_after
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+def classify_telegram(exc: Exception) -> SendFailure | Delivery:
+    """What a python-telegram-bot exception means for the row."""
+    if isinstance(exc, RetryAfter):
+        return SendFailure(str(exc), retry=True, pause=min(_retry_after(exc), RETRY_AFTER_CAP))
+    if isinstance(exc, Forbidden):
+        # "bot was blocked by the user", "user is deactivated", "bot can't initiate ..."
+        return SendFailure(exc.message, retry=False, reason=Reason.UNREACHABLE, unreachable=True)
+    if isinstance(exc, ChatMigrated):
+        return SendFailure(str(exc), retry=False)
+    if isinstance(exc, BadRequest):
+        text = exc.message.lower()
+        if "chat not found" in text or "user not found" in text or "deactivated" in text:
+            return SendFailure(
+                exc.message, retry=False, reason=Reason.UNREACHABLE, unreachable=True
+            )
+        if "file" in text or "photo" in text or "image" in text:
+            return SendFailure(exc.message, retry=False, reason=Reason.MEDIA)
+        return SendFailure(exc.message, retry=False)
+    if isinstance(exc, NetworkError):  # 5xx, 502 pages, timeouts, connection errors
+        return SendFailure(exc.message, retry=True)
+    if type(exc) is TelegramError:
+        # python-telegram-bot raises the bare class when a 2xx answer is not JSON.
+        return Delivery(None, garbled=True)
+    if isinstance(exc, TelegramError):  # InvalidToken, Conflict...: configuration; retry
+        return SendFailure(exc.message, retry=True)
+    # A 2xx answer whose JSON is not a Message (KeyError, TypeError...): it was accepted.
+    return Delivery(None, garbled=True)
+
+
+def classify_twilio(exc: Exception) -> SendFailure | Delivery:
+    """What a twilio (or aiohttp) exception means for the row."""
+    if isinstance(exc, TwilioException) and hasattr(exc, "status"):
+        status = int(getattr(exc, "status", 0) or 0)
+        code = str(getattr(exc, "code", "") or "")
+        detail = f"Twilio error {code or '?'} (HTTP {status}): {getattr(exc, 'msg', exc)}"
+        if status == 429 or code in ("20429", "63018"):
+            return SendFailure(detail, retry=True, pause=1.0)
+        if status >= 500 or status in (401, 403) or status == 0:
+            return SendFailure(detail, retry=True)
+        if code == "63016":
+            return SendFailure(detail, retry=False, reason=Reason.WINDOW)
+        if code == "21211":
+            return SendFailure(detail, retry=False, reason=Reason.INVALID_PHONE, unreachable=True)
+        if code in UNREACHABLE_TWILIO_CODES:
+            return SendFailure(detail, retry=False, reason=Reason.UNREACHABLE, unreachable=True)
+        if code in ("11200", "12300", "63019", "21620", "21623"):
+            return SendFailure(detail, retry=False, reason=Reason.MEDIA)
+        return SendFailure(detail, retry=False)
+    if isinstance(exc, TwilioException):
+        return SendFailure(f"Twilio: {exc}", retry=True)
+    if isinstance(exc, aiohttp.ClientError | asyncio.TimeoutError | OSError):
+        return SendFailure(f"network: {type(exc).__name__}: {exc}", retry=True)
+    # json.loads of a 2xx answer failed (the twilio library checks the status first).
+    return Delivery(None, garbled=True)
+
+
+# --- the channels as the sender uses them ---
+
+
+def _media_id(job: Job) -> int | None:
+    for ref in job.media:
+        if ref.startswith(MEDIA_PREFIX) and ref[len(MEDIA_PREFIX) :].isdigit():
+            return int(ref[len(MEDIA_PREFIX) :])
+    return None
+
+
+def _outbound(job: Job) -> Outbound:
+    choices = tuple(Choice(payload, label) for payload, label in job.choices)
+    hint = gettext(job.target.language, "choices.hint", count=len(choices)) if choices else None
+    return Outbound(text=job.text, choices=choices, hint=hint)
+
+
+def _utf16(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+class TelegramOutlet:
+    name = TELEGRAM
+
+    def __init__(self, channel: TelegramChannel, media: MediaStore | None) -> None:
+        self.channel = channel
+        self.media = media
+
+    def calls(self, job: Job) -> int:
+        """How many Bot API messages this job takes (for the rate limits)."""
+        text = job.text.strip()
+        if _media_id(job) is not None:
+            if _utf16(text) <= TELEGRAM_CAPTION_LIMIT:
+                return 1
+            return 1 + len(split_text(text, TELEGRAM_TEXT_LIMIT))
+        return max(1, len(split_text(text, TELEGRAM_TEXT_LIMIT)))
+
+    async def send(self, job: Job) -> Delivery:
+        try:
+            return await self._send(job)
+        except MediaUnavailable as exc:
+            raise SendFailure(str(exc), retry=not exc.permanent, reason=Reason.MEDIA) from None
+        except Exception as exc:
+            verdict = classify_telegram(exc)
+            if isinstance(verdict, SendFailure):
+                raise verdict from None
+            log.warning("telegram answered something unreadable for outbox %s", job.id)
+            return verdict
+
+    async def _send(self, job: Job) -> Delivery:
+        chat_id = int(job.target.address)
+        outbound = _outbound(job)
+        markup = self.channel._markup(outbound)
+        bot = self.channel.bot
+        text = job.text.strip()
+        ids: list[int] = []
+        media_id = _media_id(job)
+        if media_id is not None:
+            caption = text if text and _utf16(text) <= TELEGRAM_CAPTION_LIMIT else None
+            message = await self._send_photo(
+                media_id, chat_id, caption, markup if caption is not None else None
+            )
+            ids.append(message.message_id)
+            if caption is not None or not text:
+                return Delivery(str(message.message_id))
+        chunks = split_text(text, TELEGRAM_TEXT_LIMIT) or [" "]
+        for i, chunk in enumerate(chunks):
+            last = i == len(chunks) - 1
+            sent = await bot.send_message(chat_id, chunk, reply_markup=markup if last else None)
+            ids.append(sent.message_id)
+        return Delivery(str(ids[0]))
+
+    async def _send_photo(
+        self, media_id: int, chat_id: int, caption: str | None, markup: Any
+    ) -> Message:
+        if self.media is None:
+            raise MediaUnavailable("no media store", permanent=True)
+        bot = self.channel.bot
+        info = await self.media.info(media_id)
+        if info.telegram_file_id:
+            return await bot.send_photo(
+                chat_id, info.telegram_file_id, caption=caption, reply_markup=markup
+            )
+        # First Telegram recipient of a photo from WhatsApp: upload it once, keep the file id.
+        async with self.media.lock(media_id):
+            info = await self.media.info(media_id)
+            if info.telegram_file_id:
+                return await bot.send_photo(
+                    chat_id, info.telegram_file_id, caption=caption, reply_markup=markup
+                )
+            data, _ = await self.media.read(media_id)
+            message = await bot.send_photo(
+                chat_id,
+                InputFile(data, filename="foto.jpg"),
+                caption=caption,
+                reply_markup=markup,
+            )
+            if message.photo:
+                await self.media.remember_telegram_file_id(media_id, message.photo[-1].file_id)
+            return message
+
+
+class WhatsAppOutlet:
+    name = WHATSAPP
+
+    def __init__(
+        self, channel: WhatsAppChannel, media: MediaStore | None, public_base_url: str | None
+    ) -> None:
+        self.channel = channel
+        self.media = media
+        self.public_base_url = public_base_url.rstrip("/") if public_base_url else None
+
+    def calls(self, job: Job) -> int:
+        if job.target.template_sid:
+            return 1
+        return max(1, len(split_text(numbered_text(_outbound(job)), WHATSAPP_TEXT_LIMIT)))
+
+    async def send(self, job: Job) -> Delivery:
+        try:
+            return await self._send(job)
+        except MediaUnavailable as exc:
+            raise SendFailure(str(exc), retry=not exc.permanent, reason=Reason.MEDIA) from None
+        except SendFailure:
+            raise
+        except Exception as exc:
+            verdict = classify_twilio(exc)
+            if isinstance(verdict, SendFailure):
+                raise verdict from None
+            log.warning("twilio answered something unreadable for outbox %s", job.id)
+            return verdict
+
+    async def _media_url(self, job: Job) -> list[str]:
+        media_id = _media_id(job)
+        if media_id is None:
+            return []
+        if self.media is None or self.public_base_url is None:
+            raise SendFailure(
+                "a photo needs PUBLIC_BASE_URL so that Twilio can fetch it",
+                retry=False,
+                reason=Reason.MEDIA,
+            )
+        info: MediaInfo = await self.media.ensure_fetched(media_id)
+        return [f"{self.public_base_url}/media/{info.token}"]
+
+    async def _send(self, job: Job) -> Delivery:
+        client = self.channel.client
+        assert client is not None, "WhatsAppChannel.start() was not awaited"
+        base: dict[str, Any] = {
+            "from_": self.channel.sender,
+            "to": f"whatsapp:{job.target.address}",
+        }
+        if self.public_base_url:
+            # The row id in the callback URL (signed by Twilio like the rest) lets a report
+            # find its row even before the message id is recorded.
+            base["status_callback"] = (
+                f"{self.public_base_url}/webhooks/whatsapp/status?outbox={job.id}"
+            )
+        media_urls = await self._media_url(job)
+        if job.target.template_sid:
+            kwargs = dict(
+                base,
+                content_sid=job.target.template_sid,
+                content_variables=template_variables(job.text, job.template_vars),
+            )
+            result = await client.messages.create_async(**kwargs)
+            return self._delivery(result)
+        chunks = split_text(numbered_text(_outbound(job)), WHATSAPP_TEXT_LIMIT) or [" "]
+        first: Delivery | None = None
+        for i, chunk in enumerate(chunks):
+            kwargs = dict(base, body=chunk)
+            if i == 0 and media_urls:
+                kwargs["media_url"] = media_urls
+            result = await client.messages.create_async(**kwargs)
+            first = first or self._delivery(result)
+        assert first is not None
+        return first
+
+    @staticmethod
+    def _delivery(result: Any) -> Delivery:
+        sid = getattr(result, "sid", None)
+        if not isinstance(sid, str) or not sid:
+            return Delivery(None, garbled=True)
+        return Delivery(sid)
+
+
+Outlet = TelegramOutlet | WhatsAppOutlet
+
+
+# --- the sender ---
+
+
+@dataclass
+class SenderStats:
+    claimed: int = 0
+    sent: int = 0
+    failed: int = 0
+    skipped: int = 0
+    retried: int = 0
+    released: int = 0
+
+
+class OutboxSender:
+    """Drains the outbox. ``await run()`` until :meth:`stop`; ``await drain()`` until empty."""
+
+    def __init__(
+        self,
+        db: Database,
+        config: SenderConfig,
+        *,
+        telegram: TelegramChannel | None = None,
+        whatsapp: WhatsAppChannel | None = None,
+        media: MediaStore | None = None,
+        clock: Clock | None = None,
+        rng: random.Random | None = None,
+        name: str | None = None,
+    ) -> None:
+        self.db = db
+        self.config = config
+        self.clock: Clock = clock or SystemClock()
+        self.rng = rng or random.Random()
+        self.name = name or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self.outlets: dict[str, Outlet] = {}
+        if telegram is not None:
+            self.outlets[TELEGRAM] = TelegramOutlet(telegram, media)
+        if whatsapp is not None:
+            self.outlets[WHATSAPP] = WhatsAppOutlet(whatsapp, media, config.public_base_url)
+        self.rates = {TELEGRAM: config.telegram_rate, WHATSAPP: config.whatsapp_rate}
+        self.pacers = {
+            channel: Pacer(rate * RATE_MARGIN, self.clock) for channel, rate in self.rates.items()
+        }
+        self.chat_pacer = ChatPacer(config.telegram_chat_rate * RATE_MARGIN, self.clock)
+        self.routing = Routing(channels=frozenset(self.outlets), templates=dict(config.templates))
+        self.stats = SenderStats()
+        # One queue and one pool of workers per channel: a slow channel never holds up the other.
+        self._queues: dict[str, asyncio.Queue[Job]] = {c: asyncio.Queue() for c in self.outlets}
+        self._busy: dict[str, int] = dict.fromkeys(self.outlets, 0)
+        self._results: list[Outcome] = []
+        self._stopping = False
+        self._stop_requested = False
+        self._wake = asyncio.Event()
+        self._last_progress = -1e9
+        self._last_heartbeat = -1e9
+        self.on_flush: Callable[[list[Outcome]], None] | None = None
+
+    # --- control ---
+    def wake(self) -> None:
+        """Look for due rows now (a producer in this process just planned some)."""
+        self._wake.set()
+
+    def stop(self) -> None:
+        """Stop claiming; sends in flight finish, claimed rows not yet sent are given back."""
+        self._stop_requested = True
+        self._stopping = True
+        self._wake.set()
+
+    def _backlog(self, channel: str) -> float:
+        """Seconds of sending already queued for ``channel`` at its rate."""
+        waiting = self._queues[channel].qsize() + self._busy[channel]
+        rate = self.rates[channel]
+        if rate <= 0:
+            return waiting / 1000.0  # about what one sender manages without a limit
+        return waiting / rate
+
+    def _want_more(self) -> bool:
+        """Claim when a channel runs dry, unless one already holds a third of a lease."""
+        if not self.outlets:
+            return True  # rows still need a verdict (skipped: channel off)
+        backlogs = [self._backlog(channel) for channel in self.outlets]
+        return min(backlogs) < 1.0 and max(backlogs) < self.config.lease / 3
+
+    async def run(
+        self, *, until: Callable[[], bool] | None = None, stop_grace: float = 10.0
+    ) -> SenderStats:
+        """Send until :meth:`stop`, or until ``until()`` (called in a worker thread, it may read
+        the database) says so at a moment when nothing is claimable or in flight."""
+        self._stopping = self._stop_requested
+        workers = [
+            asyncio.create_task(self._worker(channel), name=f"outbox-{channel}-{i}")
+            for channel in self.outlets
+            for i in range(self.config.concurrency)
+        ]
+        flusher = asyncio.create_task(self._flusher(), name="outbox-flusher")
+        try:
+            await self._beat(started=True)
+            await self._claimer(until)
+        finally:
+            self._stopping = True
+            # Jobs not started go back; sends in flight get ``stop_grace`` seconds to finish.
+            for queue in self._queues.values():
+                while not queue.empty():
+                    self._release(queue.get_nowait())
+                    queue.task_done()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(
+                    asyncio.gather(*(q.join() for q in self._queues.values())),
+                    timeout=stop_grace,
+                )
+            for task in workers:
+                task.cancel()
+            await asyncio.gather(*workers, return_exceptions=True)
+            flusher.cancel()
+            await asyncio.gather(flusher, return_exceptions=True)
+            await self._flush()
+            with contextlib.suppress(Exception):
+                await to_thread.run_sync(self._forget)
+        return self.stats
+
+    async def drain(self) -> SenderStats:
+        """Send everything that is or becomes due (retries included), then return.
+
+        With the system clock this waits for retries in real time; tests pass a virtual clock.
+        """
+        return await self.run(until=lambda: self._next_due() is None)
+
+    # --- claiming ---
+    async def _claimer(self, until: Callable[[], bool] | None) -> None:
+        while not self._stopping:
+            await self._housekeeping()
+            if self._want_more():
+                jobs, skipped = await to_thread.run_sync(self._claim, self.config.batch_size)
+                for job in jobs:
+                    self._queues[job.target.channel].put_nowait(job)
+                self.stats.claimed += len(jobs)
+                self.stats.skipped += skipped
+                if jobs or skipped:
+                    continue
+            if self._in_flight():
+                # Real time, not the (possibly virtual) clock: this only waits for a flush.
+                self._wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), timeout=FLUSH_EVERY * 4)
+                continue
+            if until is not None:
+                await self._housekeeping(force=True)  # a summary may be due now
+                if await to_thread.run_sync(until):
+                    return
+            upcoming = await to_thread.run_sync(self._next_due)
+            delay = self.config.poll
+            if upcoming is not None:
+                gap = (upcoming - self.clock.now()).total_seconds()
+                # When it is due already but held back (an earlier message of the chat waits
+                # for its retry, another sender holds it), look again after the poll interval.
+                if gap > 0:
+                    delay = min(gap, delay)
+            await self._idle(max(delay, 0.001))
+
+    def _in_flight(self) -> bool:
+        return bool(
+            self._results
+            or any(q.qsize() for q in self._queues.values())
+            or any(self._busy.values())
+        )
+
+    def _claim(self, limit: int) -> tuple[list[Job], int]:
+        now = self.clock.now()
+        with self.db.transaction() as session:
+            return claim(
+                session,
+                now=now,
+                limit=limit,
+                lease=timedelta(seconds=self.config.lease),
+                routing=self.routing,
+                postgres=not self.db.is_sqlite,
+                max_claims=self.config.max_attempts * 4,
+            )
+
+    def _next_due(self) -> datetime | None:
+        with self.db.transaction() as session:
+            return next_due(session, self.clock.now())
+
+    async def _idle(self, seconds: float) -> None:
+        """Wait ``seconds`` or until woken (a wake-up that came before counts)."""
+        if self._stopping:
+            return
+        if not self._wake.is_set():
+            sleeper = asyncio.create_task(self.clock.sleep(seconds))
+            waker = asyncio.create_task(self._wake.wait())
+            try:
+                await asyncio.wait({sleeper, waker}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for task in (sleeper, waker):
+                    task.cancel()
+                await asyncio.gather(sleeper, waker, return_exceptions=True)
+        self._wake.clear()
+
+    async def _housekeeping(self, *, force: bool = False) -> None:
+        now = self.clock.monotonic()
+        if force or now - self._last_progress >= PROGRESS_CHECK_EVERY:
+            self._last_progress = now
+            try:
+                await to_thread.run_sync(self._progress)
+            except Exception:
+                log.exception("broadcast progress check failed")
+        if now - self._last_heartbeat >= HEARTBEAT_EVERY:
+            await self._beat()
+
+    def _progress(self) -> None:
+        with self.db.transaction(lock_key="outbox:broadcast-progress") as session:
+            ended = progress_tick(
+                session, self.clock.now(), timedelta(seconds=self.config.progress_every)
+            )
+        for broadcast_id in ended:
+            log.info("broadcast %s finished", broadcast_id)
+
+    async def _beat(self, *, started: bool = False) -> None:
+        self._last_heartbeat = self.clock.monotonic()
+
+        def beat() -> None:
+            with self.db.transaction() as session:
+                heartbeat(session, self.name, utcnow(), started=started)
+
+        try:
+            await to_thread.run_sync(beat)
+        except Exception:
+            log.exception("sender heartbeat failed")
+
+    def _forget(self) -> None:
+        with self.db.transaction() as session:
+            forget_worker(session, self.name)
+
+    # --- sending ---
+    async def _worker(self, channel: str) -> None:
+        queue = self._queues[channel]
+        while True:
+            job = await queue.get()
+            self._busy[channel] += 1
+            try:
+                outcome = await self._deliver(job)
+            except asyncio.CancelledError:
+                self._release(job)  # stopped while waiting for its turn (or mid-send)
+                raise
+            except Exception as exc:  # a bug: never lose the row
+                log.exception("outbox %s: unexpected error", job.id)
+                outcome = self._retry(job, f"internal error: {type(exc).__name__}: {exc}")
+            finally:
+                self._busy[channel] -= 1
+                queue.task_done()
+            self._add(outcome)
+
+    def _add(self, outcome: Outcome) -> None:
+        self._results.append(outcome)
+        if len(self._results) >= 200:
+            self._wake.set()
+
+    def _release(self, job: Job) -> None:
+        self.stats.released += 1
+        self._results.append(Outcome(job.id, job.lease, Outcome.RELEASED))
+
+    async def _deliver(self, job: Job) -> Outcome:
+        target = job.target
+        outlet = self.outlets.get(target.channel)
+        if outlet is None:  # the routing only picks configured channels
+            return Outcome.skip(job.id, job.lease, Reason.CHANNEL_OFF, target.channel)
+        calls = outlet.calls(job)
+        if target.channel == TELEGRAM:
+            await self.chat_pacer.wait(target.address, calls)
+        await self.pacers[target.channel].wait(calls)
+        margin = min(10.0, self.config.lease / 4)
+        if self._stopping or self.clock.now() >= job.lease - timedelta(seconds=margin):
+            self.stats.released += 1
+            return Outcome(job.id, job.lease, Outcome.RELEASED)
+        try:
+            delivery = await outlet.send(job)
+        except SendFailure as failure:
+            return self._failure(job, failure)
+        self.stats.sent += 1
+        return Outcome(
+            job.id,
+            job.lease,
+            OutboxStatus.SENT,
+            channel=target.channel,
+            address=target.address,
+            platform_message_id=delivery.platform_message_id,
+            reason=Reason.GARBLED if delivery.garbled else None,
+            error="sent, but the platform's answer could not be read" if delivery.garbled else None,
+            speaker_key=target.speaker_key if job.choices else None,
+            choices=job.choices,
+        )
+
+    def _failure(self, job: Job, failure: SendFailure) -> Outcome:
+        target = job.target
+        if failure.retry:
+            if failure.pause is not None:
+                # Flood control: the whole channel waits, and this row as long.
+                self.pacers[target.channel].pause(failure.pause)
+                if job.attempts < self.config.max_attempts * 4:
+                    self.stats.retried += 1
+                    return Outcome(
+                        job.id,
+                        job.lease,
+                        OutboxStatus.PENDING,
+                        next_attempt_at=self.clock.now() + timedelta(seconds=failure.pause),
+                        error=failure.detail,
+                    )
+            return self._retry(job, failure.detail)
+        self.stats.failed += 1
+        log.info("outbox %s failed for good: %s", job.id, failure.detail)
+        return Outcome(
+            job.id,
+            job.lease,
+            OutboxStatus.FAILED,
+            channel=target.channel,
+            address=target.address,
+            reason=failure.reason,
+            error=failure.detail,
+            unreachable_identity=target.identity_id if failure.unreachable else None,
+        )
+
+    def backoff(self, attempts: int) -> float:
+        """Exponential, capped, with "equal jitter" (half fixed, half random)."""
+        delay = min(self.config.backoff_max, self.config.backoff * 2.0 ** max(0, attempts - 1))
+        return float(delay / 2 + self.rng.uniform(0, delay / 2))
+
+    def _retry(self, job: Job, detail: str) -> Outcome:
+        if job.attempts >= self.config.max_attempts:
+            self.stats.failed += 1
+            return Outcome(
+                job.id,
+                job.lease,
+                OutboxStatus.FAILED,
+                channel=job.target.channel,
+                address=job.target.address,
+                reason=Reason.GAVE_UP,
+                error=f"after {job.attempts} attempts: {detail}",
+            )
+        self.stats.retried += 1
+        delay = self.backoff(job.attempts)
+        log.info("outbox %s: attempt %d failed, next in %.1fs: %s", job.id, job.attempts, delay,
+                 detail)
+        return Outcome(
+            job.id,
+            job.lease,
+            OutboxStatus.PENDING,
+            next_attempt_at=self.clock.now() + timedelta(seconds=delay),
+            error=detail,
+        )
+
+    # --- recording ---
+    async def _flusher(self) -> None:
+        while True:
+            await asyncio.sleep(FLUSH_EVERY)
+            await self._flush()
+
+    async def _flush(self) -> None:
+        if not self._results:
+            return
+        batch, self._results = self._results, []
+        try:
+            await to_thread.run_sync(self._record, batch)
+        except Exception:
+            # The rows keep their lease and are sent again after it ends: at worst a duplicate.
+            log.exception("recording %d outbox outcomes failed", len(batch))
+            return
+        if self.on_flush is not None:
+            self.on_flush(batch)
+        self._wake.set()  # the next messages of these chats may be due now
+
+    def _record(self, batch: list[Outcome]) -> None:
+        with self.db.transaction() as session:
+            record(session, batch, now=self.clock.now())
+
+
+def build_sender(
+    db: Database,
+    settings: Settings,
+    *,
+    telegram: TelegramChannel | None,
+    whatsapp: WhatsAppChannel | None,
+    media: MediaStore | None = None,
+    clock: Clock | None = None,
+    rng: random.Random | None = None,
+    name: str | None = None,
+    **overrides: Any,
+) -> OutboxSender:
+    """The sender for the app's (or the worker's) channels, configured from settings
+    (``overrides`` replace SenderConfig fields)."""
+    if media is None:
+        media = MediaStore(db, settings, telegram_bot=telegram.bot if telegram else None)
+    return OutboxSender(
+        db,
+        SenderConfig.from_settings(settings, **overrides),
+        telegram=telegram,
+        whatsapp=whatsapp,
+        media=media,
+        clock=clock,
+        rng=rng,
+        name=name,
+    )
+
+
+class BackgroundSender:
+    """The sender as a task of the app (its lifespan starts and closes it).
+
+    An unexpected error (the database gone for a moment) is logged and the loop starts again
+    after a pause; rows it held are claimed again when their lease ends.
+    """
+
+    RESTART_PAUSE = 5.0
+
+    def __init__(self, sender: OutboxSender) -> None:
+        self.sender = sender
+        self.task = asyncio.create_task(self._supervise(), name="outbox-sender")
+
+    async def _supervise(self) -> None:
+        while not self.sender._stop_requested:
+            try:
+                await self.sender.run()
+            except Exception:
+                log.exception("the outbox sender stopped unexpectedly; restarting")
+                await asyncio.sleep(self.RESTART_PAUSE)
+
+    async def close(self, grace: float = 15.0) -> None:
+        self.sender.stop()
+        try:
+            await asyncio.wait_for(asyncio.shield(self.task), timeout=grace)
+        except TimeoutError:
+            self.task.cancel()
+            await asyncio.gather(self.task, return_exceptions=True)

@@ -1,0 +1,281 @@
+"""UMUMKAN: a coordinator announces something to all members or to a group.
+
+Write the text (or send one photo with a caption), pick the audience, see how many will get it
+and the message exactly as they will, then send or cancel. Progress and a summary come back as
+messages while the sender delivers (storage.broadcasts); ``UMUMKAN STATUS`` shows the latest
+broadcast's figures, ``HENTIKAN UMUMKAN`` (or the button under a progress message) stops the
+ones running. The opt-out words BERHENTI / STOP are the members' own and are not used here.
+
+A text longer than one message allows (1,600 characters, 1,024 under a photo) is refused, not
+split: the coordinator shortens it, and every member reads one whole message.
+"""
+
+from __future__ import annotations
+
+from bot.messages import Choice, Media
+from conversations.engine import Context, Dialog, Turn, register
+from storage.broadcasts import (
+    STOP_KEYWORD,
+    Audience,
+    broadcast_counts,
+    content_problem,
+    count_audience,
+    create_broadcast,
+    kelurahan_options,
+    latest_broadcast,
+    role_options,
+    running_broadcasts,
+    stop_broadcast,
+    summary_text,
+    text_length,
+)
+from storage.media import create_media
+
+NAME = "broadcast"
+ACTION = "broadcast.send"
+SEND = "bc:send"
+CANCEL = "BATAL"  # the global cancel word: a button and a typed BATAL do the same
+
+
+def _audience_label(ctx: Context, audience: Audience) -> str:
+    if audience.kind == "kelurahan":
+        return ctx.t("broadcast.audience_kelurahan", name=audience.value or "-")
+    if audience.kind == "role":
+        return ctx.t("broadcast.audience_role", role=ctx.t(f"broadcast.role.{audience.value}"))
+    return ctx.t("broadcast.audience_all")
+
+
+@register
+class BroadcastDialog(Dialog):
+    name = NAME
+    keywords = ("UMUMKAN", "BROADCAST")
+    action = ACTION
+    menu_key = "broadcast.menu"
+    help_key = "broadcast.help"
+    menu_order = 50
+
+    def start(self, ctx: Context, args: str) -> None:
+        if args.strip().upper() in ("STATUS", "LAPORAN", "HASIL"):
+            self._status(ctx)
+            return
+        ctx.begin(self.name, "compose")
+        running = running_broadcasts(ctx.session, ctx.speaker.community_id)
+        if running:
+            ctx.say(ctx.t("broadcast.still_running", id=running[-1].id))
+        ctx.ask(ctx.t("broadcast.ask_content"))
+
+    def handle(self, ctx: Context, turn: Turn) -> bool:
+        step = ctx.step
+        if step == "compose":
+            return self._compose(ctx, turn)
+        if step == "audience":
+            return self._audience(ctx, turn)
+        if step in ("kelurahan", "role"):
+            return self._group(ctx, turn)
+        if step == "confirm":
+            return self._confirm(ctx, turn)
+        return False
+
+    def reprompt(self, ctx: Context) -> None:
+        if ctx.step == "compose":
+            ctx.ask(ctx.t("broadcast.ask_content"))
+        elif ctx.step == "confirm":
+            self._ask_confirm(ctx)
+        elif ctx.step in ("kelurahan", "role"):
+            self._ask_group(ctx, ctx.step)
+        else:
+            self._ask_audience(ctx)
+
+    # --- 1. what ---
+    def _compose(self, ctx: Context, turn: Turn) -> bool:
+        photo = turn.media[0] if turn.media else None
+        if photo is not None and photo.content_type and not photo.content_type.startswith(
+            "image/"
+        ):
+            ctx.ask(ctx.t("broadcast.photo_only"))
+            return True
+        text = turn.text.strip()
+        problem = content_problem(text, photo is not None)
+        if problem is not None:
+            code, limit = problem
+            if code == "empty":
+                ctx.ask(ctx.t("broadcast.empty"))
+            else:
+                ctx.ask(ctx.t("broadcast.too_long", length=text_length(text), limit=limit))
+            return True
+        ctx.data["text"] = text
+        if photo is not None:
+            ctx.data["photo"] = [photo.ref, photo.content_type or "image/jpeg", ctx.speaker.channel]
+        ctx.goto("audience")
+        self._ask_audience(ctx)
+        return True
+
+    # --- 2. to whom ---
+    def _ask_audience(self, ctx: Context) -> None:
+        everyone = count_audience(ctx.session, ctx.speaker.community_id, Audience("all"))
+        ctx.ask(
+            ctx.t("broadcast.ask_audience"),
+            [
+                Choice("aud:all", ctx.t("broadcast.audience_all_choice", count=everyone.total)),
+                Choice("aud:kelurahan", ctx.t("broadcast.audience_kelurahan_choice")),
+                Choice("aud:role", ctx.t("broadcast.audience_role_choice")),
+            ],
+        )
+
+    def _audience(self, ctx: Context, turn: Turn) -> bool:
+        if turn.choice == "aud:all":
+            self._preview(ctx, Audience("all"))
+            return True
+        if turn.choice in ("aud:kelurahan", "aud:role"):
+            step = turn.choice.removeprefix("aud:")
+            community = ctx.speaker.community_id
+            options = (
+                kelurahan_options(ctx.session, community)
+                if step == "kelurahan"
+                else role_options(ctx.session, community)
+            )
+            if not options:
+                ctx.say(ctx.t("broadcast.no_group"))
+                self._ask_audience(ctx)
+                return True
+            ctx.data["options"] = [name for name, _ in options]
+            ctx.data["counts"] = [n for _, n in options]
+            ctx.goto(step)
+            self._ask_group(ctx, step)
+            return True
+        # Kinds of audience added later (e.g. by RSVP answer) become one more choice here.
+        return False
+
+    def _ask_group(self, ctx: Context, step: str) -> None:
+        names: list[str] = ctx.data.get("options", [])
+        counts: list[int] = ctx.data.get("counts", [])
+        choices = []
+        for i, (name, count) in enumerate(zip(names, counts, strict=False)):
+            label = name if step == "kelurahan" else ctx.t(f"broadcast.role.{name}")
+            choices.append(
+                Choice(f"grp:{i}", ctx.t("broadcast.option_count", name=label, count=count))
+            )
+        key = "broadcast.ask_kelurahan" if step == "kelurahan" else "broadcast.ask_role"
+        ctx.ask(ctx.t(key), choices)
+
+    def _group(self, ctx: Context, turn: Turn) -> bool:
+        names: list[str] = ctx.data.get("options", [])
+        if not turn.choice or not turn.choice.startswith("grp:"):
+            return False
+        index = turn.choice.removeprefix("grp:")
+        if not index.isdigit() or int(index) >= len(names):
+            return False
+        self._preview(ctx, Audience(ctx.step or "all", names[int(index)]))
+        return True
+
+    # --- 3. check and send ---
+    def _preview(self, ctx: Context, audience: Audience) -> None:
+        count = count_audience(ctx.session, ctx.speaker.community_id, audience)
+        if count.reachable == 0:
+            ctx.say(ctx.t("broadcast.no_audience"))
+            ctx.goto("audience")
+            self._ask_audience(ctx)
+            return
+        ctx.data["audience"] = audience.as_json()
+        ctx.goto("confirm")
+        ctx.say(ctx.t("broadcast.preview_intro"))
+        photo = ctx.data.get("photo")
+        media = (Media(photo[0], photo[1]),) if photo else ()
+        ctx.say(ctx.data.get("text", ""), media=media)
+        self._ask_confirm(ctx)
+
+    def _ask_confirm(self, ctx: Context) -> None:
+        audience = Audience.from_json(ctx.data.get("audience") or {})
+        count = count_audience(ctx.session, ctx.speaker.community_id, audience)
+        lines = [
+            ctx.t(
+                "broadcast.confirm",
+                count=count.reachable,
+                audience=_audience_label(ctx, audience),
+            )
+        ]
+        if count.opted_out:
+            lines.append(ctx.t("broadcast.confirm_opted_out", count=count.opted_out))
+        ctx.ask(
+            "\n".join(lines),
+            [
+                Choice(SEND, ctx.t("broadcast.send_choice")),
+                Choice(CANCEL, ctx.t("broadcast.cancel_choice")),
+            ],
+        )
+
+    def _confirm(self, ctx: Context, turn: Turn) -> bool:
+        if turn.choice != SEND:
+            return False
+        if not ctx.require(ACTION, target="broadcast"):  # the role may have changed meanwhile
+            ctx.finish()
+            return True
+        audience = Audience.from_json(ctx.data.get("audience") or {})
+        community = ctx.speaker.community_id
+        if count_audience(ctx.session, community, audience).reachable == 0:
+            ctx.say(ctx.t("broadcast.no_audience"))
+            ctx.goto("audience")
+            self._ask_audience(ctx)
+            return True
+        media_id = None
+        photo = ctx.data.get("photo")
+        if photo:
+            media = create_media(
+                ctx.session,
+                community_id=community,
+                source_channel=photo[2],
+                source_ref=photo[0],
+                content_type=photo[1],
+                now=ctx.now,
+            )
+            media_id = media.id
+        member = ctx.speaker.member
+        broadcast = create_broadcast(
+            ctx.session,
+            community_id=community,
+            text=ctx.data.get("text", ""),
+            audience=audience,
+            now=ctx.now,
+            author_member_id=member.id if member else None,
+            author_identity_id=ctx.speaker.identity.id,
+            media_id=media_id,
+        )
+        ctx.audit(
+            ACTION,
+            target=f"broadcast:{broadcast.id}",
+            recipients=broadcast.total,
+            audience=audience.as_json(),
+        )
+        ctx.finish()
+        ctx.say(ctx.t("broadcast.started", id=broadcast.id, count=broadcast.total))
+        return True
+
+    # --- UMUMKAN STATUS ---
+    def _status(self, ctx: Context) -> None:
+        broadcast = latest_broadcast(ctx.session, ctx.speaker.community_id)
+        if broadcast is None or broadcast.id is None:
+            ctx.say(ctx.t("broadcast.none_yet"))
+            return
+        ctx.say(summary_text(ctx.t, broadcast, broadcast_counts(ctx.session, broadcast.id)))
+
+
+@register
+class StopBroadcastDialog(Dialog):
+    """HENTIKAN UMUMKAN: stop every broadcast of the community that is still being sent."""
+
+    name = "broadcast_stop"
+    keywords = (STOP_KEYWORD, "HENTIKAN PENGUMUMAN", "HALT BROADCAST")
+    action = ACTION
+
+    def start(self, ctx: Context, args: str) -> None:
+        running = running_broadcasts(ctx.session, ctx.speaker.community_id)
+        if not running:
+            ctx.say(ctx.t("broadcast.stop_none"))
+            return
+        for broadcast in running:
+            skipped = stop_broadcast(ctx.session, broadcast, ctx.now)
+            ctx.audit("broadcast.stop", target=f"broadcast:{broadcast.id}", skipped=skipped)
+            ctx.say(ctx.t("broadcast.stopped", id=broadcast.id, skipped=skipped))
+
+    def handle(self, ctx: Context, turn: Turn) -> bool:
+        return False

@@ -1,0 +1,77 @@
+"""Photos that the bot sends on (a coordinator's broadcast photo).
+
+A photo arrives as a reference on one platform (a Telegram file id, a Twilio media URL that needs
+the account's credentials). The sender fetches its bytes once and keeps them here, so it can be
+served to Twilio from ``/media/<token>`` and uploaded once to Telegram (whose file id is kept and
+reused for every further recipient).
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+
+from sqlmodel import Session, select
+
+from storage.models import MediaFile
+
+MAX_BYTES = 5 * 1024 * 1024  # WhatsApp's limit for an image; Telegram allows 10 MB
+IMAGE_TYPES = ("image/jpeg", "image/png", "image/webp")
+
+
+def create_media(
+    session: Session,
+    *,
+    community_id: int,
+    source_channel: str,
+    source_ref: str,
+    content_type: str | None,
+    now: datetime,
+) -> MediaFile:
+    media = MediaFile(
+        community_id=community_id,
+        source_channel=source_channel,
+        source_ref=source_ref[:1000],
+        content_type=(content_type or "image/jpeg")[:100],
+        token=secrets.token_urlsafe(24),
+        created_at=now,
+    )
+    # Telegram can send a photo it knows by its file id again without fetching it.
+    if source_channel == "telegram":
+        media.telegram_file_id = source_ref[:200]
+    session.add(media)
+    session.flush()
+    return media
+
+
+def media_by_token(session: Session, token: str) -> MediaFile | None:
+    return session.exec(select(MediaFile).where(MediaFile.token == token)).first()
+
+
+def store_media(
+    session: Session, media_id: int, data: bytes, content_type: str | None, now: datetime
+) -> None:
+    media = session.get(MediaFile, media_id)
+    if media is None:
+        return
+    media.data = data
+    media.size = len(data)
+    if content_type:
+        media.content_type = content_type[:100]
+    media.fetched_at = now
+    media.error = None
+    session.add(media)
+
+
+def set_telegram_file_id(session: Session, media_id: int, file_id: str) -> None:
+    media = session.get(MediaFile, media_id)
+    if media is not None and media.telegram_file_id is None:
+        media.telegram_file_id = file_id[:200]
+        session.add(media)
+
+
+def set_media_error(session: Session, media_id: int, error: str) -> None:
+    media = session.get(MediaFile, media_id)
+    if media is not None:
+        media.error = error[:500]
+        session.add(media)

@@ -1,0 +1,185 @@
+"""Helpers for the outbox, sender and broadcast tests: people, a virtual clock, a sender run."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlmodel import Session, select
+
+from bot.sender import OutboxSender, build_sender
+from bot.telegram import TelegramChannel
+from bot.whatsapp import WhatsAppChannel
+from storage.db import Database
+from storage.models import Identity, Member, MemberStatus, OutboxMessage
+from wlcc.formatting import utcnow
+from wlcc.settings import Settings
+
+COMMUNITY = 1  # the default community every migrated test database has
+
+# Rates for tests that are not about rates: limits lifted, so nothing waits.
+FAST = {"telegram_rate": 0.0, "telegram_chat_rate": 0.0, "whatsapp_rate": 0.0}
+
+
+class FakeClock:
+    """Virtual time for the sender: ``sleep`` returns at once and moves the clock on."""
+
+    def __init__(self, start: datetime | None = None, *, real_pause: float = 0.0) -> None:
+        self.start = start or utcnow()
+        self.t = 0.0
+        self.sleeps: list[float] = []
+        # Real seconds each sleep also takes, so that answers of the (real) fake servers arrive
+        # between virtual moments, as they would in real time.
+        self.real_pause = real_pause
+
+    def monotonic(self) -> float:
+        return self.t
+
+    def now(self) -> datetime:
+        return self.start + timedelta(seconds=self.t)
+
+    async def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        target = self.t + max(0.0, seconds)
+        await asyncio.sleep(self.real_pause if seconds > 0 else 0)
+        self.t = max(self.t, target)
+
+    def advance(self, seconds: float) -> None:
+        self.t += seconds
+
+
+def add_member(
+    session: Session,
+    name: str,
+    phone: str | None,
+    *,
+    kelurahan: str | None = None,
+    role: str = "member",
+    language: str | None = None,
+    opted_out: bool = False,
+    status: str = MemberStatus.ACTIVE,
+    telegram: str | None = None,
+    whatsapp: bool = False,
+    last_whatsapp: timedelta | None = timedelta(minutes=5),
+    preference: str | None = None,
+) -> Member:
+    """A member, linked on Telegram (``telegram`` = chat id) and/or WhatsApp (``whatsapp``:
+    an identity that last wrote ``last_whatsapp`` ago; None = never)."""
+    member = Member(
+        community_id=COMMUNITY,
+        name=name,
+        name_key=name.casefold(),
+        phone=phone,
+        kelurahan=kelurahan,
+        role=role,
+        language=language,
+        opted_out=opted_out,
+        status=status,
+        channel_preference=preference,
+        consent_at=utcnow(),
+        consent_asked_at=utcnow(),
+    )
+    session.add(member)
+    session.flush()
+    if telegram is not None:
+        session.add(
+            Identity(
+                community_id=COMMUNITY,
+                channel="telegram",
+                address=telegram,
+                phone=phone,
+                language=language,
+                last_inbound_at=utcnow() - timedelta(days=3),
+            )
+        )
+    if whatsapp and phone:
+        session.add(
+            Identity(
+                community_id=COMMUNITY,
+                channel="whatsapp",
+                address=phone,
+                phone=phone,
+                language=language,
+                last_inbound_at=None if last_whatsapp is None else utcnow() - last_whatsapp,
+            )
+        )
+    session.flush()
+    return member
+
+
+def phone(n: int) -> str:
+    """A valid Indonesian mobile number, different for each ``n``."""
+    return f"+62812{n:08d}"
+
+
+def rows(db: Database, **where: Any) -> list[OutboxMessage]:
+    with db.transaction() as session:
+        query = select(OutboxMessage).order_by(OutboxMessage.id)  # type: ignore[arg-type]
+        for name, value in where.items():
+            query = query.where(getattr(OutboxMessage, name) == value)
+        return list(session.exec(query))
+
+
+def row(db: Database, key: str) -> OutboxMessage:
+    found = rows(db, key=key)
+    assert found, f"no outbox row {key}"
+    return found[0]
+
+
+async def run_sender(
+    db: Database,
+    settings: Settings,
+    *,
+    clock: FakeClock | None = None,
+    telegram: bool = True,
+    whatsapp: bool = True,
+    seed: int = 1,
+    name: str | None = None,
+    **overrides: Any,
+) -> OutboxSender:
+    """Start the channels (against the fakes), drain the outbox, close them."""
+    tg = TelegramChannel(settings) if telegram and settings.telegram_enabled else None
+    wa = WhatsAppChannel(settings) if whatsapp and settings.whatsapp_enabled else None
+    for channel in (tg, wa):
+        if channel is not None:
+            await channel.start()
+    sender = build_sender(
+        db,
+        settings,
+        telegram=tg,
+        whatsapp=wa,
+        clock=clock,
+        rng=random.Random(seed),
+        name=name,
+        **overrides,
+    )
+    try:
+        await sender.drain()
+    finally:
+        for channel in (tg, wa):
+            if channel is not None:
+                await channel.close()
+    return sender
+
+
+def drain(db: Database, settings: Settings, **kwargs: Any) -> OutboxSender:
+    return asyncio.run(run_sender(db, settings, **kwargs))
+
+
+def max_in_window(times: Iterable[float], window: float = 1.0) -> int:
+    """The most requests seen in any sliding window of ``window`` seconds."""
+    ordered = sorted(times)
+    best = 0
+    start = 0
+    for end, moment in enumerate(ordered):
+        while moment - ordered[start] >= window:
+            start += 1
+        best = max(best, end - start + 1)
+    return best
+
+
+def start_of(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
