@@ -67,7 +67,7 @@ def create_app(
         )
         app.state.settings = conf
         app.state.db = db
-        app.state.dispatcher = Dispatcher(router)
+        app.state.dispatcher = Dispatcher(router, answer_here=not conf.wlcc_inbox_worker)
         app.state.telegram = None
         app.state.whatsapp = None
         if conf.telegram_enabled:

@@ -422,6 +422,15 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="command put before the app's, e.g. 'py-spy record -o app.svg --' to profile it",
     )
     parser.add_argument("--keep", action="store_true", help="keep the temp dir (logs, db)")
+    parser.add_argument(
+        "--database-url",
+        help="run the app on this database (e.g. a PostgreSQL URL; its tables are reset)",
+    )
+    parser.add_argument(
+        "--inbox-worker",
+        action="store_true",
+        help="WLCC_INBOX_WORKER: the app only records, a `wlcc worker` process answers",
+    )
     args = parser.parse_args(argv)
     if not (1 <= args.requests <= 100_000 and 1 <= args.concurrency <= 512):
         parser.error("--requests must be 1..100000 and --concurrency 1..512")
@@ -446,13 +455,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     py = sys.executable
     tmp = Path(tempfile.mkdtemp(prefix="wlcc-bench-"))
     fake_port, bare_port, app_port = free_port(), free_port(), free_port()
-    database_url = f"sqlite:///{tmp / 'bench.db'}"
+    database_url = args.database_url or f"sqlite:///{tmp / 'bench.db'}"
     app_env = clean_env(
         DATABASE_URL=database_url,
         TELEGRAM_BOT_TOKEN=TOKEN,
         TELEGRAM_WEBHOOK_SECRET=SECRET,
         TELEGRAM_API_BASE_URL=f"http://{LOOPBACK}:{fake_port}/bot",
         WLCC_SCHEDULER_ENABLED="false",
+        WLCC_INBOX_WORKER="true" if args.inbox_worker else "false",
     )
     fake = Server(
         "fake Bot API",
@@ -484,6 +494,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     servers = [fake, bare, app]
     print(f"temp dir {tmp}; fake Bot API :{fake_port}, bare :{bare_port}, app :{app_port}")
+    worker: subprocess.Popen[bytes] | None = None
     try:
         subprocess.run(  # noqa: S603 (wlcc db upgrade, our own CLI)
             [py, "-m", "wlcc.cli", "db", "upgrade"],
@@ -493,6 +504,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
         )
+        if args.inbox_worker:
+            worker = subprocess.Popen(  # noqa: S603 (our own CLI)
+                [py, "-m", "wlcc.cli", "worker"],
+                cwd=tmp,
+                env=app_env,
+                stdin=subprocess.DEVNULL,
+                stdout=(tmp / "worker.log").open("w"),
+                stderr=subprocess.STDOUT,
+            )
         for server in servers:
             server.start()
         for server in servers:
@@ -507,6 +527,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"benchmark could not run: {exc}", file=sys.stderr)
         return 2
     finally:
+        if worker is not None:
+            worker.terminate()
+            worker.wait(timeout=15)
         for server in reversed(servers):
             server.stop()
         if args.keep:

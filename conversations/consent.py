@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from bot.messages import Choice
 from conversations.engine import Context, Dialog, Turn, register
-from storage.members import first_name, record_consent
+from storage.members import first_name, record_consent, set_opt_out
 from storage.models import MemberStatus
 
 NAME = "consent"
@@ -69,6 +69,8 @@ class ConsentDialog(Dialog):
         else:
             member.consent_at = None
             record_consent(ctx.session, member, False, ctx.now)
+            # Without consent her data serves only to answer her: no announcements either.
+            set_opt_out(ctx.session, member, True, ctx.now)
         ctx.audit("consent.given" if given else "consent.refused", target=f"member:{member.id}")
         ctx.finish()
         ctx.say(ctx.t("consent.thanks" if given else "consent.declined"))

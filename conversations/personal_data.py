@@ -36,11 +36,12 @@ class DataDialog(Dialog):
                 lines.append(t("data.rt_rw", value=member.rt_rw))
             lines.append(t("data.role", value=t(f"role.{member.role}")))
             lines.append(t("data.status", value=t(f"status.{member.status}")))
-            consent = (
-                format_datetime(member.consent_at, t.lang, ctx.zone)
-                if member.consent_at
-                else t("data.consent_none")
-            )
+            if member.consent_at:
+                consent = format_datetime(member.consent_at, t.lang, ctx.zone)
+            elif member.consent_asked_at:
+                consent = t("data.consent_refused")
+            else:
+                consent = t("data.consent_none")
             lines.append(t("data.consent", value=consent))
             lines.append(t("data.notices", value=t("data.off" if member.opted_out else "data.on")))
             if member.accessibility_note:

@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager, suppress
 from datetime import timedelta
 
-from anyio import to_thread
+from anyio import CapacityLimiter, to_thread
 
 from bot.messages import Inbound, Outbound, inbound_from_dict, inbound_to_dict
 from handlers.router import Router
@@ -54,24 +54,36 @@ class KeyedLocks:
 
 
 class Dispatcher:
-    def __init__(self, router: Router) -> None:
+    """``answer_here=False``: the app only records; a ``wlcc worker`` process answers (it polls
+    with :meth:`run_worker`), so answering never slows the webhooks down."""
+
+    def __init__(self, router: Router, *, answer_here: bool = True) -> None:
         self.router = router
+        self.answer_here = answer_here
         self.locks = KeyedLocks()
         self._senders: dict[str, Sender] = {}
         self._queue: asyncio.Queue[tuple[Inbound, Sender, asyncio.Future[bool]]] | None = None
         self._writer: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._writing = 0  # messages taken from the queue whose batch is being recorded
+        self._in_hand: set[int] = set()  # inbound ids being answered
         self._idle = asyncio.Event()
         self._idle.set()
+        # Database work runs in threads; SQLite has one writer anyway, so one thread answers
+        # (more only add lock contention), while PostgreSQL answers several chats at once.
+        self._limiter: CapacityLimiter | None = None
 
     # --- life cycle ---
     async def start(self, senders: Mapping[str, Sender] | None = None) -> None:
         """Start recording; answer what an earlier run recorded but did not answer."""
         self._senders = dict(senders or {})
+        self._limiter = CapacityLimiter(1 if self.router.db.is_sqlite else 8)
         self._queue = asyncio.Queue()
         self._writer = asyncio.create_task(self._write_batches(), name="inbox-writer")
-        await self.recover(older_than=timedelta(0))
+        if self.answer_here:
+            left = await self.recover(older_than=timedelta(0))
+            if left:
+                log.warning("answering %d message(s) an earlier run recorded but did not", left)
 
     async def stop(self, grace: float = 10.0) -> None:
         """Finish what is in hand (within ``grace`` seconds); the rest waits for a restart."""
@@ -96,11 +108,19 @@ class Dispatcher:
     async def recover(self, older_than: timedelta) -> int:
         """Answer messages recorded more than ``older_than`` ago but never processed."""
         rows = await to_thread.run_sync(self._unprocessed, older_than)
+        rows = [(i, m) for i, m in rows if i not in self._in_hand]
         for inbound_id, inbound in rows:
             self._schedule(inbound_id, inbound, self._senders.get(inbound.channel))
-        if rows:
-            log.warning("answering %d message(s) left unprocessed by an earlier run", len(rows))
         return len(rows)
+
+    async def run_worker(self, stop: asyncio.Event, poll: float = 0.05) -> None:
+        """Answer what the app records, until ``stop`` is set (``wlcc worker``)."""
+        while not stop.is_set():
+            found = await self.recover(older_than=timedelta(0))
+            if not found:
+                with suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), poll)
+        await self.stop()
 
     def _unprocessed(self, older_than: timedelta) -> list[tuple[int, Inbound]]:
         with self.router.db.transaction() as session:
@@ -138,7 +158,7 @@ class Dispatcher:
             ]
             self._writing = len(batch)
             try:
-                ids = await to_thread.run_sync(self._record, items)
+                ids = await to_thread.run_sync(self._record, items, limiter=self._limiter)
             except Exception as exc:  # the database is down: the platforms will retry
                 log.error("could not record %d inbound message(s): %s", len(batch), exc)
                 for _, _, future in batch:
@@ -149,7 +169,7 @@ class Dispatcher:
                 continue
             self._writing = 0
             for (inbound, send, future), inbound_id in zip(batch, ids, strict=True):
-                if inbound_id is not None:
+                if inbound_id is not None and self.answer_here:
                     self._schedule(inbound_id, inbound, send)
                 if not future.done():
                     future.set_result(inbound_id is not None)
@@ -162,6 +182,7 @@ class Dispatcher:
     # --- answering ---
     def _schedule(self, inbound_id: int, inbound: Inbound, send: Sender | None) -> None:
         self._idle.clear()
+        self._in_hand.add(inbound_id)
         task = asyncio.create_task(self._answer(inbound_id, inbound, send))
         self._tasks.add(task)
         task.add_done_callback(self._done)
@@ -178,10 +199,14 @@ class Dispatcher:
     async def _answer(self, inbound_id: int, inbound: Inbound, send: Sender | None) -> None:
         async with self.locks.hold(inbound.speaker_address):
             try:
-                replies = await to_thread.run_sync(self.router.process, inbound_id, inbound)
+                replies = await to_thread.run_sync(
+                    self.router.process, inbound_id, inbound, limiter=self._limiter
+                )
                 if replies and send is not None:
                     await send(inbound, replies)
                 elif replies:
                     log.warning("no %s channel to send a recovered answer", inbound.channel)
             except Exception:
                 log.exception("answering a %s message failed", inbound.channel)
+            finally:
+                self._in_hand.discard(inbound_id)

@@ -22,7 +22,7 @@ from conversations.engine import (
     keyword_index,
     menu_dialogs,
 )
-from handlers.matching import is_number, match_keyword, pick_label, pick_number
+from handlers.matching import is_number, match_keyword, normalize, pick_label, pick_number
 from storage.conversations import (
     conversation_key,
     load_conversation,
@@ -229,6 +229,13 @@ class Router:
         picked = pick_number(text, len(shown))
         if picked is not None:
             return ctx.conversation.choices[picked][0]
+        if normalize(text) not in {normalize(label) for label in shown.values()}:
+            # A keyword typed exactly is a command, not a near-miss of a label: "SETUJUI" must
+            # not approve whoever the list showed as "Setujui Ani".
+            words = [*GLOBAL_WORDS, *keyword_index()]
+            found = match_keyword(text, words, strict=True)
+            if found is not None and found.exact:
+                return None
         return pick_label(text, shown)
 
     def _dispatch(self, ctx: Context, turn: Turn, *, first_contact: bool) -> None:
@@ -356,7 +363,8 @@ class Router:
         return True
 
     def _start(self, ctx: Context, dialog: Dialog, args: str) -> None:
-        ctx.finish()
+        if not dialog.global_word:  # BERHENTI or MULAI in the middle of DAFTAR keeps DAFTAR
+            ctx.finish()
         if dialog.action is not None and not ctx.require(dialog.action, target=dialog.name):
             return
         if not dialog.allowed(ctx):

@@ -65,12 +65,13 @@ def record_many(session: Session, items: Sequence[NewInbound]) -> list[int | Non
 def claim_for_processing(session: Session, inbound_id: int, identity_id: int) -> bool:
     """Mark a recorded message processed (inside the turn's transaction); False if it already
     was, e.g. by another instance recovering it at the same moment."""
-    result = session.execute(
-        update(InboundMessage)
-        .where(col(InboundMessage.id) == inbound_id, col(InboundMessage.processed_at).is_(None))
+    table = InboundMessage.__table__  # type: ignore[attr-defined]
+    result = session.connection().execute(
+        update(table)
+        .where(table.c.id == inbound_id, table.c.processed_at.is_(None))
         .values(processed_at=utcnow(), payload=None, identity_id=identity_id)
     )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    return bool(result.rowcount)
 
 
 def unprocessed(

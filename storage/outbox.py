@@ -22,16 +22,16 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol, cast
 
-from sqlalchemy import Table, and_, case, exists, func, or_, update
+from sqlalchemy import Table, and_, bindparam, exists, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col
 
+from storage.conversations import offer_choices
 from storage.models import (
     Broadcast,
     BroadcastStatus,
-    Conversation,
     Identity,
     Member,
     OutboxMessage,
@@ -247,6 +247,73 @@ def enqueue_many(
 # --- claiming ---
 
 
+class OutboxRow(Protocol):
+    """What the claim reads of an outbox row (a plain database row, or an OutboxMessage)."""
+
+    @property
+    def id(self) -> int | None: ...
+    @property
+    def key(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def text(self) -> str: ...
+    @property
+    def choices(self) -> list[list[str]]: ...
+    @property
+    def media(self) -> list[str]: ...
+    @property
+    def template_vars(self) -> dict[str, str]: ...
+    @property
+    def attempts(self) -> int: ...
+    @property
+    def priority(self) -> int: ...
+    @property
+    def next_attempt_at(self) -> datetime: ...
+    @property
+    def member_id(self) -> int | None: ...
+    @property
+    def identity_id(self) -> int | None: ...
+    @property
+    def broadcast_id(self) -> int | None: ...
+
+
+class MemberRow(Protocol):
+    @property
+    def id(self) -> int | None: ...
+    @property
+    def phone(self) -> str | None: ...
+    @property
+    def opted_out(self) -> bool: ...
+    @property
+    def anonymised_at(self) -> datetime | None: ...
+    @property
+    def channel_preference(self) -> str | None: ...
+    @property
+    def language(self) -> str | None: ...
+
+
+class IdentityRow(Protocol):
+    @property
+    def id(self) -> int | None: ...
+    @property
+    def channel(self) -> str: ...
+    @property
+    def address(self) -> str: ...
+    @property
+    def phone(self) -> str | None: ...
+    @property
+    def opted_out(self) -> bool: ...
+    @property
+    def unreachable(self) -> bool: ...
+    @property
+    def last_inbound_at(self) -> datetime | None: ...
+    @property
+    def first_seen_at(self) -> datetime: ...
+    @property
+    def language(self) -> str | None: ...
+
+
 @dataclass(frozen=True, slots=True)
 class Target:
     """Where one message goes."""
@@ -254,7 +321,6 @@ class Target:
     channel: str
     address: str
     identity_id: int | None  # None: a member's WhatsApp number she never wrote from
-    speaker_key: str  # the conversation a typed number answers in
     template_sid: str | None = None  # WhatsApp outside the 24-hour window
     language: str | None = None  # the recipient's, for the words the channel adds
 
@@ -358,13 +424,8 @@ def claim(
             updated_at=now,
         )
     )
-    rows = list(
-        session.exec(
-            select(OutboxMessage)
-            .where(col(OutboxMessage.id).in_(ids))
-            .execution_options(populate_existing=True)
-        )
-    )
+    # Plain rows, not ORM objects: a claim is hundreds of rows, many times a second.
+    rows = [cast(OutboxRow, r) for r in session.execute(select(o).where(o.c.id.in_(ids)))]
     decisions = resolve(session, rows, now=now, routing=routing)
     stopped = _stopped_broadcasts(session, {r.broadcast_id for r in rows if r.broadcast_id})
     jobs: list[Job] = []
@@ -439,16 +500,7 @@ def aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
-def speaker_key(identity: Identity | None, channel: str, address: str) -> str:
-    """The conversation key the router uses for this chat (see handlers.router.speaker_key)."""
-    if identity is not None and identity.phone:
-        return f"phone:{identity.phone}"
-    if identity is None and channel == WHATSAPP:
-        return f"phone:{address}"
-    return f"{channel}:{address}"
-
-
-def _in_window(identity: Identity | None, now: datetime, window: timedelta) -> bool:
+def _in_window(identity: IdentityRow | None, now: datetime, window: timedelta) -> bool:
     if identity is None or identity.last_inbound_at is None:
         return False
     return now - aware(identity.last_inbound_at) < window
@@ -463,14 +515,13 @@ def _template(kind: str, media: Sequence[str], routing: Routing) -> str | None:
 
 
 def _whatsapp_target(
-    identity: Identity | None, address: str, row: OutboxMessage, now: datetime, routing: Routing
+    identity: IdentityRow | None, address: str, row: OutboxRow, now: datetime, routing: Routing
 ) -> Target | Skip:
-    key = speaker_key(identity, WHATSAPP, address)
     if _in_window(identity, now, routing.window):
-        return Target(WHATSAPP, address, identity.id if identity else None, key)
+        return Target(WHATSAPP, address, identity.id if identity else None)
     sid = _template(row.kind, row.media, routing)
     if sid:
-        return Target(WHATSAPP, address, identity.id if identity else None, key, sid)
+        return Target(WHATSAPP, address, identity.id if identity else None, sid)
     return Skip(
         Reason.WINDOW,
         f"no message from this WhatsApp number in the last 24 hours and no template for "
@@ -479,7 +530,7 @@ def _whatsapp_target(
 
 
 def _identity_decision(
-    identity: Identity | None, row: OutboxMessage, now: datetime, routing: Routing
+    identity: IdentityRow | None, row: OutboxRow, now: datetime, routing: Routing
 ) -> Target | Skip:
     if identity is None:
         return Skip(Reason.NO_CHANNEL, "the chat identity no longer exists")
@@ -491,18 +542,13 @@ def _identity_decision(
         return Skip(Reason.CHANNEL_OFF, f"the {identity.channel} channel is not configured")
     if identity.channel == WHATSAPP:
         return _whatsapp_target(identity, identity.address, row, now, routing)
-    return Target(
-        identity.channel,
-        identity.address,
-        identity.id,
-        speaker_key(identity, identity.channel, identity.address),
-    )
+    return Target(identity.channel, identity.address, identity.id)
 
 
 def _member_decision(
-    member: Member | None,
-    identities: Sequence[Identity],
-    row: OutboxMessage,
+    member: MemberRow | None,
+    identities: Sequence[IdentityRow],
+    row: OutboxRow,
     now: datetime,
     routing: Routing,
 ) -> Target | Skip:
@@ -515,8 +561,10 @@ def _member_decision(
     latest = sorted(reachable, key=lambda i: aware(i.last_inbound_at or i.first_seen_at))
     telegram = [i for i in latest if i.channel == TELEGRAM]
     whatsapp_ids = [i for i in latest if i.channel == WHATSAPP]
-    phone = to_e164(member.phone) if member.phone else None
-    whatsapp: Identity | None = whatsapp_ids[-1] if whatsapp_ids else None
+    whatsapp: IdentityRow | None = whatsapp_ids[-1] if whatsapp_ids else None
+    # The phone on file (E.164 already; checked again, it may have become invalid) is only
+    # needed when she has no WhatsApp chat yet: parsing numbers is slow.
+    phone = None if whatsapp or not member.phone else to_e164(member.phone)
     whatsapp_address = whatsapp.address if whatsapp else phone
     blocked_whatsapp = any(i.channel == WHATSAPP and i.unreachable for i in usable)
     order = (WHATSAPP, TELEGRAM) if member.channel_preference == WHATSAPP else (TELEGRAM, WHATSAPP)
@@ -526,9 +574,7 @@ def _member_decision(
             continue
         if channel == TELEGRAM and telegram:
             chat = telegram[-1]
-            return Target(
-                TELEGRAM, chat.address, chat.id, speaker_key(chat, TELEGRAM, chat.address)
-            )
+            return Target(TELEGRAM, chat.address, chat.id)
         if channel == WHATSAPP and whatsapp_address and not (whatsapp is None and blocked_whatsapp):
             decision = _whatsapp_target(whatsapp, whatsapp_address, row, now, routing)
             if isinstance(decision, Target):
@@ -538,7 +584,7 @@ def _member_decision(
         return window_skip
     if len(reachable) < len(usable):
         return Skip(Reason.UNREACHABLE, "every chat of this member blocked the bot or left")
-    if member.phone and phone is None and not telegram:
+    if member.phone and whatsapp is None and phone is None and not telegram:
         return Skip(Reason.INVALID_PHONE, f"the member's phone {member.phone!r} is not valid")
     if not routing.channels & {TELEGRAM, WHATSAPP}:
         return Skip(Reason.CHANNEL_OFF, "neither Telegram nor WhatsApp is configured")
@@ -548,7 +594,7 @@ def _member_decision(
 
 
 def resolve(
-    session: Session, rows: Sequence[OutboxMessage], *, now: datetime, routing: Routing
+    session: Session, rows: Sequence[OutboxRow], *, now: datetime, routing: Routing
 ) -> dict[int, Target | Skip]:
     """Decide where each row goes, with a few batch queries for the whole claim.
 
@@ -559,25 +605,45 @@ def resolve(
     """
     member_ids = {r.member_id for r in rows if r.member_id is not None}
     identity_ids = {r.identity_id for r in rows if r.identity_id is not None}
-    members: dict[int, Member] = {}
+    m: Table = Member.__table__  # type: ignore[attr-defined]
+    i: Table = Identity.__table__  # type: ignore[attr-defined]
+    members: dict[int, MemberRow] = {}
     if member_ids:
-        for member in session.exec(select(Member).where(col(Member.id).in_(member_ids))):
-            assert member.id is not None
-            members[member.id] = member
-    phones = {m.phone for m in members.values() if m.phone}
-    identities: dict[int, Identity] = {}
-    by_phone: dict[str, list[Identity]] = {}
+        query = select(
+            m.c.id,
+            m.c.phone,
+            m.c.opted_out,
+            m.c.anonymised_at,
+            m.c.channel_preference,
+            m.c.language,
+        ).where(m.c.id.in_(member_ids))
+        for found in session.execute(query):
+            members[int(found.id)] = cast(MemberRow, found)
+    phones = {x.phone for x in members.values() if x.phone}
+    identities: dict[int, IdentityRow] = {}
+    by_phone: dict[str, list[IdentityRow]] = {}
     conditions = []
     if identity_ids:
-        conditions.append(col(Identity.id).in_(identity_ids))
+        conditions.append(i.c.id.in_(identity_ids))
     if phones:
-        conditions.append(col(Identity.phone).in_(phones))
+        conditions.append(i.c.phone.in_(phones))
     if conditions:
-        for identity in session.exec(select(Identity).where(or_(*conditions))):
-            assert identity.id is not None
-            identities[identity.id] = identity
-            if identity.phone:
-                by_phone.setdefault(identity.phone, []).append(identity)
+        query = select(
+            i.c.id,
+            i.c.channel,
+            i.c.address,
+            i.c.phone,
+            i.c.opted_out,
+            i.c.unreachable,
+            i.c.last_inbound_at,
+            i.c.first_seen_at,
+            i.c.language,
+        ).where(or_(*conditions))
+        for found in session.execute(query):
+            known = cast(IdentityRow, found)
+            identities[int(found.id)] = known
+            if known.phone:
+                by_phone.setdefault(known.phone, []).append(known)
     decisions: dict[int, Target | Skip] = {}
     for row in rows:
         assert row.id is not None
@@ -617,7 +683,7 @@ class Outcome:
     reason: str | None = None
     error: str | None = None
     unreachable_identity: int | None = None
-    speaker_key: str | None = None  # remember the choices sent there (a typed number)
+    identity_id: int | None = None  # the chat it went to (None: a number never seen before)
     choices: tuple[tuple[str, str], ...] = ()
 
     RELEASED = "released"
@@ -634,84 +700,117 @@ def _error(text: str | None) -> str | None:
 def record(session: Session, outcomes: Iterable[Outcome], *, now: datetime) -> int:
     """Write outcomes of claimed rows; an outcome whose lease was taken over is ignored.
 
-    Returns how many rows were updated.
+    Returns how many rows were updated. One statement per kind of outcome for the whole batch
+    (``executemany``): the sender records hundreds of outcomes a second.
     """
+    batch = list(outcomes)
+    if not batch:
+        return 0
     o = _table()
-    updated = 0
+    dialect = session.get_bind().dialect.name
+    current_query = select(o.c.id, o.c.lease_until, o.c.status).where(
+        o.c.id.in_({x.id for x in batch})
+    )
+    if dialect == "postgresql":
+        current_query = current_query.with_for_update(of=o)  # no sender reclaims them meanwhile
+    current = {
+        int(r.id): (aware(r.lease_until) if r.lease_until else None, str(r.status))
+        for r in session.execute(current_query)
+    }
+    groups: dict[str, list[dict[str, Any]]] = {}
     unreachable: set[int] = set()
-    remembered: dict[str, tuple[tuple[str, str], ...]] = {}
-    for outcome in outcomes:
-        mine = and_(o.c.id == outcome.id, o.c.lease_until == outcome.lease)
-        values: dict[str, Any] = {"updated_at": now, "lease_until": None}
-        if outcome.status == OutboxStatus.SENT:
+    remembered: dict[tuple[str, str, int | None], tuple[tuple[str, str], ...]] = {}
+    for x in batch:
+        lease, status = current.get(x.id, (None, ""))
+        if lease != x.lease:
+            continue  # the lease ended and another sender took the row over
+        if x.status != OutboxStatus.SENT and status != OutboxStatus.SENDING:
+            continue  # a delivery report or a stop already settled it
+        params: dict[str, Any] = {"oid": x.id}
+        if x.status == OutboxStatus.SENT:
             # A delivery report may have come first: keep its (higher) status.
-            values.update(
-                status=case(
-                    (o.c.status == OutboxStatus.SENDING, OutboxStatus.SENT), else_=o.c.status
-                ),
-                channel=outcome.channel,
-                address=outcome.address,
-                platform_message_id=outcome.platform_message_id,
-                sent_at=now,
-                reason=outcome.reason,
-                last_error=_error(outcome.error),
+            params.update(
+                v_status=OutboxStatus.SENT if status == OutboxStatus.SENDING else status,
+                v_channel=x.channel,
+                v_address=x.address,
+                v_platform_id=x.platform_message_id,
+                v_reason=x.reason,
+                v_error=_error(x.error),
             )
-            where = mine
-        elif outcome.status == Outcome.RELEASED:
-            values.update(
-                status=OutboxStatus.PENDING,
-                attempts=func.max(o.c.attempts - 1, 0)
-                if session.get_bind().dialect.name == "sqlite"
-                else func.greatest(o.c.attempts - 1, 0),
-                next_attempt_at=outcome.next_attempt_at or now,
+        elif x.status in (Outcome.RELEASED, OutboxStatus.PENDING):
+            params.update(
+                v_next=x.next_attempt_at or now,
+                v_reason=x.reason,
+                v_error=_error(x.error),
             )
-            where = and_(mine, o.c.status == OutboxStatus.SENDING)
-        elif outcome.status == OutboxStatus.PENDING:
-            values.update(
-                status=OutboxStatus.PENDING,
-                next_attempt_at=outcome.next_attempt_at or now,
-                last_error=_error(outcome.error),
-                reason=outcome.reason,
-            )
-            where = and_(mine, o.c.status == OutboxStatus.SENDING)
         else:  # failed or skipped
-            values.update(
-                status=outcome.status,
-                reason=outcome.reason,
-                last_error=_error(outcome.error),
-                channel=outcome.channel,
-                address=outcome.address,
+            params.update(
+                v_status=x.status,
+                v_channel=x.channel,
+                v_address=x.address,
+                v_reason=x.reason,
+                v_error=_error(x.error),
             )
-            where = and_(mine, o.c.status == OutboxStatus.SENDING)
-        result = session.execute(update(o).where(where).values(**values))
-        count = int(result.rowcount or 0)  # type: ignore[attr-defined]
-        updated += count
-        if count and outcome.unreachable_identity is not None:
-            unreachable.add(outcome.unreachable_identity)
-        if count and outcome.speaker_key and outcome.choices:
-            remembered[outcome.speaker_key] = outcome.choices
+        groups.setdefault(x.status if x.status in _GROUPS else OutboxStatus.FAILED, []).append(
+            params
+        )
+        if x.unreachable_identity is not None:
+            unreachable.add(x.unreachable_identity)
+        if x.choices and x.channel and x.address:
+            remembered[(x.channel, x.address, x.identity_id)] = x.choices
+    common: dict[str, Any] = {"updated_at": now, "lease_until": None}
+    for kind, params_list in groups.items():
+        values: dict[str, Any]
+        if kind == OutboxStatus.SENT:
+            values = {
+                "status": bindparam("v_status"),
+                "channel": bindparam("v_channel"),
+                "address": bindparam("v_address"),
+                "platform_message_id": bindparam("v_platform_id"),
+                "sent_at": now,
+                "reason": bindparam("v_reason"),
+                "last_error": bindparam("v_error"),
+            }
+        elif kind == OutboxStatus.PENDING:
+            values = {
+                "status": OutboxStatus.PENDING,
+                "next_attempt_at": bindparam("v_next"),
+                "reason": bindparam("v_reason"),
+                "last_error": bindparam("v_error"),
+            }
+        elif kind == Outcome.RELEASED:  # given back unsent: this attempt does not count
+            fewer = (func.max if dialect == "sqlite" else func.greatest)(o.c.attempts - 1, 0)
+            values = {
+                "status": OutboxStatus.PENDING,
+                "attempts": fewer,
+                "next_attempt_at": bindparam("v_next"),
+            }
+        else:
+            values = {
+                "status": bindparam("v_status"),
+                "channel": bindparam("v_channel"),
+                "address": bindparam("v_address"),
+                "reason": bindparam("v_reason"),
+                "last_error": bindparam("v_error"),
+            }
+        statement = update(o).where(o.c.id == bindparam("oid")).values(**common, **values)
+        if kind == Outcome.RELEASED:
+            params_list = [{"oid": p["oid"], "v_next": p["v_next"]} for p in params_list]
+        session.execute(statement, params_list)
     if unreachable:
         session.execute(
             update(Identity).where(col(Identity.id).in_(unreachable)).values(unreachable=True)
         )
-    for key, choices in remembered.items():
-        remember_choices(session, key, choices, now)
-    return updated
+    for (channel, address, identity_id), choices in remembered.items():
+        # A typed number answers the choices (on WhatsApp they are a numbered list).
+        chat = session.get(Identity, identity_id) if identity_id is not None else None
+        if chat is None:  # a WhatsApp number that never wrote: its conversation is by phone
+            chat = Identity(community_id=0, channel=channel, address=address, phone=address)
+        offer_choices(session, chat, [list(c) for c in choices], now)
+    return sum(len(v) for v in groups.values())
 
 
-def remember_choices(
-    session: Session, key: str, choices: Sequence[tuple[str, str]], now: datetime
-) -> None:
-    """Let a typed number answer the choices a proactive message offered (on WhatsApp the
-    choices are a numbered list). A dialog in progress keeps its own choices."""
-    conversation = session.get(Conversation, key)
-    if conversation is None:
-        conversation = Conversation(key=key, data={}, choices=[])
-    elif conversation.dialog is not None:
-        return
-    conversation.choices = [[payload, label] for payload, label in choices]
-    conversation.updated_at = now
-    session.add(conversation)
+_GROUPS = (OutboxStatus.SENT, OutboxStatus.PENDING, Outcome.RELEASED)
 
 
 # --- delivery reports ---

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import random
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
@@ -10,6 +11,7 @@ from typing import Any
 
 from sqlmodel import Session, select
 
+from bot.messages import Inbound, Media, Outbound
 from bot.sender import OutboxSender, build_sender
 from bot.telegram import TelegramChannel
 from bot.whatsapp import WhatsAppChannel
@@ -183,3 +185,38 @@ def max_in_window(times: Iterable[float], window: float = 1.0) -> int:
 
 def start_of(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+class Chat:
+    """One person writing to the router, on one channel (like a phone)."""
+
+    _ids = itertools.count(1)
+
+    def __init__(self, router: Any, channel: str, address: str, phone: str | None = None) -> None:
+        self.router = router
+        self.channel = channel
+        self.address = address
+        self.phone = phone if channel != "telegram" else None
+
+    def send(
+        self, text: str = "", *, payload: str | None = None, media: tuple[Media, ...] = ()
+    ) -> list[Outbound]:
+        n = next(self._ids)
+        inbound = Inbound(
+            channel=self.channel,
+            address=self.address,
+            sender_id=self.address,
+            platform_id=f"test-{n}" if self.channel != "telegram" else str(900000 + n),
+            received_at=utcnow(),
+            text=text,
+            payload=payload,
+            media=media,
+            sender_name="Rina",
+            phone=self.phone,
+        )
+        replies = self.router.handle(inbound)
+        assert replies is not None
+        return list(replies)
+
+    def texts(self, *args: Any, **kwargs: Any) -> list[str]:
+        return [reply.text for reply in self.send(*args, **kwargs)]

@@ -11,7 +11,7 @@ import getpass
 import signal
 import sys
 import time
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -109,13 +109,25 @@ def worker(
                 await channel.start()
         sender = build_sender(db, settings, telegram=telegram, whatsapp=whatsapp)
         loop = asyncio.get_running_loop()
+        stopping = asyncio.Event()
+
+        def stop() -> None:
+            sender.stop()
+            stopping.set()
+
         for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(signum, sender.stop)
+            loop.add_signal_handler(signum, stop)
         channels = ", ".join(sender.outlets) or "none"
         console.print(f"Outbox sender {sender.name} running ({channels}). Ctrl-C stops it.")
+        inbox = None
+        if settings.wlcc_inbox_worker and not once:
+            inbox = asyncio.create_task(_answer_inbox(db, settings, telegram, whatsapp, stopping))
+            console.print("Answering inbound messages too (WLCC_INBOX_WORKER).")
         try:
             stats = await (sender.drain() if once else sender.run())
         finally:
+            if inbox is not None:
+                await inbox
             for channel in (telegram, whatsapp):
                 if channel is not None:
                     await channel.close()
@@ -128,6 +140,29 @@ def worker(
         asyncio.run(main())
     finally:
         db.dispose()
+
+
+async def _answer_inbox(
+    db: Any, settings: Any, telegram: Any, whatsapp: Any, stop: asyncio.Event
+) -> None:
+    """The inbox half of ``wlcc worker``: answers what the app's webhooks recorded."""
+    from datetime import timedelta
+
+    from handlers.dispatch import Dispatcher
+    from handlers.router import Router, RouterConfig
+
+    router = Router(
+        db,
+        RouterConfig(
+            session_timeout=timedelta(minutes=settings.wlcc_session_timeout_minutes),
+            zone=settings.timezone,
+            default_language=settings.wlcc_default_language,
+        ),
+    )
+    dispatcher = Dispatcher(router)
+    channels = {"telegram": telegram, "whatsapp": whatsapp}
+    await dispatcher.start({n: c.send_replies for n, c in channels.items() if c is not None})
+    await dispatcher.run_worker(stop)
 
 
 # --- wlcc broadcast ---

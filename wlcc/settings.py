@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     wlcc_log_level: str = "INFO"
     wlcc_inbound_retention_days: int = Field(default=90, ge=1)
     wlcc_scheduler_enabled: bool = True
+    # Answer inbound messages in a separate `wlcc worker` process instead of in the app: the
+    # webhooks then only record (fastest acknowledgement); run exactly one such worker.
+    wlcc_inbox_worker: bool = False
 
     # --- outbox sender (bot/sender.py); a rate of 0 lifts that limit ---
     wlcc_sender_enabled: bool = True  # run the sender inside the app (else: `wlcc worker`)
