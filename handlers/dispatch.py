@@ -72,12 +72,15 @@ class Dispatcher:
         # Database work runs in threads; SQLite has one writer anyway, so one thread answers
         # (more only add lock contention), while PostgreSQL answers several chats at once.
         self._limiter: CapacityLimiter | None = None
+        # Recording has a thread of its own so acknowledgements never queue behind answers.
+        self._record_limiter: CapacityLimiter | None = None
 
     # --- life cycle ---
     async def start(self, senders: Mapping[str, Sender] | None = None) -> None:
         """Start recording; answer what an earlier run recorded but did not answer."""
         self._senders = dict(senders or {})
         self._limiter = CapacityLimiter(1 if self.router.db.is_sqlite else 8)
+        self._record_limiter = CapacityLimiter(1)
         self._queue = asyncio.Queue()
         self._writer = asyncio.create_task(self._write_batches(), name="inbox-writer")
         if self.answer_here:
@@ -158,7 +161,7 @@ class Dispatcher:
             ]
             self._writing = len(batch)
             try:
-                ids = await to_thread.run_sync(self._record, items, limiter=self._limiter)
+                ids = await to_thread.run_sync(self._record, items, limiter=self._record_limiter)
             except Exception as exc:  # the database is down: the platforms will retry
                 log.error("could not record %d inbound message(s): %s", len(batch), exc)
                 for _, _, future in batch:
