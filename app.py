@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import timedelta
 
 from fastapi import FastAPI, Request, status
 from fastapi.exceptions import RequestValidationError
@@ -59,11 +58,7 @@ def create_app(
             )
         router = Router(
             db,
-            RouterConfig(
-                session_timeout=timedelta(minutes=conf.wlcc_session_timeout_minutes),
-                zone=conf.timezone,
-                default_language=conf.wlcc_default_language,
-            ),
+            RouterConfig.from_settings(conf),
         )
         app.state.settings = conf
         app.state.db = db

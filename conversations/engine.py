@@ -20,7 +20,9 @@ from sqlmodel import Session
 
 from bot.messages import Choice, Inbound, Location, Media, Outbound, SharedContact
 from storage.audit import record_audit
+from storage.members import staff
 from storage.models import Conversation, Identity, Member, MemberStatus, Role
+from storage.outbox import enqueue
 from storage.permissions import can
 from wlcc.formatting import DEFAULT_ZONE
 from wlcc.i18n import Translator
@@ -204,6 +206,32 @@ class Dialog:
     def in_menu(self, ctx: Context) -> bool:
         """Whether the main menu lists it for this speaker (default: whoever may use it)."""
         return self.allowed(ctx)
+
+
+def ask_staff(
+    ctx: Context,
+    *,
+    key: str,
+    kind: str,
+    text_key: str,
+    params: dict[str, object],
+    choices: Iterable[tuple[str, str]],
+) -> int:
+    """Send every coordinator (and admin) a question they answer with one reply, each in their
+    own language: ``choices`` are (payload, catalog key). Returns how many were asked."""
+    coordinators = staff(ctx.session, ctx.speaker.community_id, (Role.COORDINATOR, Role.ADMIN))
+    for coordinator in coordinators:
+        t = Translator(coordinator.language)
+        enqueue(
+            ctx.session,
+            key=f"{key}:{coordinator.id}",
+            kind=kind,
+            community_id=ctx.speaker.community_id,
+            member_id=coordinator.id,
+            text=t(text_key, **params),
+            choices=[(payload, t(label_key)) for payload, label_key in choices],
+        )
+    return len(coordinators)
 
 
 REGISTRY: dict[str, Dialog] = {}

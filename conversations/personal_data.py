@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 from bot.messages import Choice
-from conversations.engine import Context, Dialog, Turn, register
-from storage.members import first_name, linked_channels, staff
-from storage.models import Role
-from storage.outbox import enqueue
+from conversations.engine import Context, Dialog, Turn, ask_staff, register
+from storage.members import first_name, linked_channels
 from wlcc.formatting import format_datetime
-from wlcc.i18n import Translator
 
 
 @register
@@ -95,20 +92,17 @@ class DeleteDataDialog(Dialog):
         member.deletion_requested_at = ctx.now
         ctx.session.add(member)
         ctx.audit("member.delete.request", target=f"member:{member.id}")
-        for coordinator in staff(ctx.session, member.community_id, (Role.COORDINATOR, Role.ADMIN)):
-            t = Translator(coordinator.language)
-            enqueue(
-                ctx.session,
-                key=f"member:{member.id}:deletion:{ctx.now.isoformat()}:{coordinator.id}",
-                kind="deletion_request",
-                community_id=member.community_id,
-                member_id=coordinator.id,
-                text=t("deletion.request", name=member.name, id=member.id),
-                choices=[
-                    (f"SETUJUI HAPUS {member.id}", t("deletion.approve")),
-                    (f"TOLAK HAPUS {member.id}", t("deletion.reject")),
-                ],
-            )
+        ask_staff(
+            ctx,
+            key=f"member:{member.id}:deletion:{ctx.now.isoformat()}",
+            kind="deletion_request",
+            text_key="deletion.request",
+            params={"name": member.name, "id": member.id},
+            choices=[
+                (f"SETUJUI HAPUS {member.id}", "deletion.approve"),
+                (f"TOLAK HAPUS {member.id}", "deletion.reject"),
+            ],
+        )
         ctx.say(ctx.t("deletion.requested", name=first_name(member)))
         return True
 

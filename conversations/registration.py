@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.messages import Choice
 from conversations import link_phone
-from conversations.engine import Context, Dialog, Turn, register
+from conversations.engine import Context, Dialog, Turn, ask_staff, register
 from storage.members import (
     InvalidValue,
     clean_kelurahan,
@@ -12,12 +12,9 @@ from storage.members import (
     find_by_phone_and_name,
     first_name,
     mask_phone,
-    staff,
 )
 from storage.members import register as register_member
-from storage.models import Member, MemberStatus, Role
-from storage.outbox import enqueue
-from wlcc.i18n import Translator
+from storage.models import Member, MemberStatus
 from wlcc.phones import to_e164
 
 NAME = "registration"
@@ -26,28 +23,22 @@ KELURAHAN = ("19 Ilir", "23 Ilir", "24 Ilir")
 
 def notify_coordinators(ctx: Context, member: Member) -> int:
     """Ask every coordinator to approve or reject, with one reply; returns how many were asked."""
-    coordinators = staff(ctx.session, member.community_id, (Role.COORDINATOR, Role.ADMIN))
-    for coordinator in coordinators:
-        t = Translator(coordinator.language)
-        enqueue(
-            ctx.session,
-            key=f"member:{member.id}:approval:{coordinator.id}",
-            kind="approval_request",
-            community_id=member.community_id,
-            member_id=coordinator.id,
-            text=t(
-                "approval.request",
-                name=member.name,
-                kelurahan=member.kelurahan or "-",
-                phone=member.phone or "-",
-                id=member.id,
-            ),
-            choices=[
-                (f"SETUJUI {member.id}", t("approval.approve")),
-                (f"TOLAK {member.id}", t("approval.reject")),
-            ],
-        )
-    return len(coordinators)
+    return ask_staff(
+        ctx,
+        key=f"member:{member.id}:approval",
+        kind="approval_request",
+        text_key="approval.request",
+        params={
+            "name": member.name,
+            "kelurahan": member.kelurahan or "-",
+            "phone": member.phone or "-",
+            "id": member.id,
+        },
+        choices=[
+            (f"SETUJUI {member.id}", "approval.approve"),
+            (f"TOLAK {member.id}", "approval.reject"),
+        ],
+    )
 
 
 @register

@@ -37,6 +37,7 @@ from storage.members import first_name, members_on_phone
 from storage.models import Conversation, Identity, Member
 from wlcc.formatting import DEFAULT_ZONE
 from wlcc.i18n import DEFAULT_LANGUAGE
+from wlcc.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +87,14 @@ class RouterConfig:
     session_timeout: timedelta = timedelta(minutes=30)
     zone: ZoneInfo = DEFAULT_ZONE
     default_language: str = DEFAULT_LANGUAGE
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> RouterConfig:
+        return cls(
+            session_timeout=timedelta(minutes=settings.wlcc_session_timeout_minutes),
+            zone=settings.timezone,
+            default_language=settings.wlcc_default_language,
+        )
 
 
 speaker_key = conversation_key

@@ -7,11 +7,11 @@ import sys
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
+from wlcc.cli_common import console, err, fail, settings_or_exit
 from wlcc.cli_members import members_app
 from wlcc.cli_outbox import outbox_app
-from wlcc.settings import Settings, SettingsError, load_settings
+from wlcc.settings import Settings
 
 app = typer.Typer(
     help="WLCC bot: chat service of the Women's Led Community Center.",
@@ -25,22 +25,6 @@ app.add_typer(telegram_app, name="telegram")
 app.add_typer(members_app, name="members")
 app.add_typer(outbox_app)  # wlcc worker, wlcc broadcast
 
-console = Console()
-err = Console(stderr=True)
-
-
-def _settings() -> Settings:
-    try:
-        return load_settings()
-    except SettingsError as exc:
-        err.print(f"[red]{exc}[/red]")
-        raise typer.Exit(2) from None
-
-
-def _fail(message: str, code: int = 1) -> typer.Exit:
-    err.print(f"[red]{message}[/red]")
-    return typer.Exit(code)
-
 
 def _upgrade(settings: Settings) -> None:
     from sqlalchemy.exc import SQLAlchemyError
@@ -51,7 +35,7 @@ def _upgrade(settings: Settings) -> None:
     try:
         upgrade(settings.database_url)
     except SQLAlchemyError as exc:
-        raise _fail(
+        raise fail(
             f"Cannot migrate {redact_url(settings.database_url)}: {type(exc).__name__}: "
             f"{str(exc).splitlines()[0]}"
         ) from None
@@ -62,7 +46,7 @@ def db_upgrade() -> None:
     """Create or update the tables (safe to run again)."""
     from storage.db import redact_url
 
-    settings = _settings()
+    settings = settings_or_exit()
     _upgrade(settings)
     console.print(f"Database {redact_url(settings.database_url)} is up to date.")
 
@@ -76,7 +60,7 @@ def serve(
     """Serve the webhooks (migrates the database first)."""
     import uvicorn
 
-    settings = _settings()
+    settings = settings_or_exit()
     if migrate:
         _upgrade(settings)
     uvicorn.run("app:app", host=host, port=port, proxy_headers=True, log_config=None)
@@ -88,7 +72,7 @@ def demo() -> None:
     from storage.db import Database
     from storage.demo import seed_demo
 
-    settings = _settings()
+    settings = settings_or_exit()
     _upgrade(settings)
     db = Database(settings.database_url)
     try:
@@ -113,7 +97,6 @@ def chat(
     name: Annotated[str, typer.Option(help="Your name as the platform would show it.")] = "Tamu",
 ) -> None:
     """Chat with the bot in this terminal, as if from WhatsApp (no phone needed)."""
-    from datetime import timedelta
 
     from bot.simulator import Simulator
     from handlers.router import Router, RouterConfig
@@ -121,20 +104,16 @@ def chat(
     from storage.migrate import pending
     from wlcc.phones import to_e164
 
-    settings = _settings()
+    settings = settings_or_exit()
     number = to_e164(phone)
     if number is None:
-        raise _fail(f"Not a valid phone number: {phone}", 2)
+        raise fail(f"Not a valid phone number: {phone}", 2)
     db = Database(settings.database_url)
     if pending(db.engine, settings.database_url):
         _upgrade(settings)
     router = Router(
         db,
-        RouterConfig(
-            session_timeout=timedelta(minutes=settings.wlcc_session_timeout_minutes),
-            zone=settings.timezone,
-            default_language=settings.wlcc_default_language,
-        ),
+        RouterConfig.from_settings(settings),
     )
     sim = Simulator(router, number, name)
     interactive = sys.stdin.isatty()
@@ -169,12 +148,12 @@ def telegram_set_webhook(
     ] = None,
 ) -> None:
     """Tell Telegram where to deliver updates, with the secret token."""
-    settings = _settings()
+    settings = settings_or_exit()
     if not settings.telegram_enabled:
-        raise _fail("TELEGRAM_BOT_TOKEN is not set.", 2)
+        raise fail("TELEGRAM_BOT_TOKEN is not set.", 2)
     if url is None:
         if not settings.public_base_url:
-            raise _fail("Give the URL or set PUBLIC_BASE_URL.", 2)
+            raise fail("Give the URL or set PUBLIC_BASE_URL.", 2)
         url = settings.public_base_url.rstrip("/") + "/webhooks/telegram"
     if not url.startswith("https://"):
         err.print("[yellow]Telegram only delivers webhooks to https:// URLs.[/yellow]")
@@ -198,10 +177,10 @@ def telegram_set_webhook(
                     drop_pending_updates=False,
                 )
         except TelegramError as exc:
-            raise _fail(f"Telegram refused: {exc}") from None
+            raise fail(f"Telegram refused: {exc}") from None
 
     if not asyncio.run(run()):
-        raise _fail("Telegram did not accept the webhook.")
+        raise fail("Telegram did not accept the webhook.")
     console.print(f"Telegram webhook set to {url}")
 
 

@@ -7,22 +7,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-from wlcc.settings import Settings, SettingsError, load_settings
+from wlcc.cli_common import console, err, settings_or_exit
 
 members_app = typer.Typer(help="Members: CSV import and export.", no_args_is_help=True)
-console = Console()
-err = Console(stderr=True)
-
-
-def _settings() -> Settings:
-    try:
-        return load_settings()
-    except SettingsError as exc:
-        err.print(f"[red]{exc}[/red]")
-        raise typer.Exit(2) from None
 
 
 def _community_id(session: object, slug: str | None) -> int:
@@ -58,7 +47,7 @@ def import_members(
     from storage.member_import import ImportFileError, apply_import, parse_members_csv
     from storage.migrate import pending, upgrade
 
-    settings = _settings()
+    settings = settings_or_exit()
     try:
         data = file.read_bytes()
     except OSError as exc:
@@ -126,7 +115,7 @@ def export_members(
     from storage.db import Database
     from storage.member_import import export_members_csv
 
-    settings = _settings()
+    settings = settings_or_exit()
     db = Database(settings.database_url)
     try:
         with db.transaction() as session:
