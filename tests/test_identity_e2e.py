@@ -7,13 +7,16 @@ BERHENTI and MULAI switch her proactive messages off and on.
 
 from __future__ import annotations
 
+import pytest
 from sqlmodel import select
 
 from storage.db import Database
 from storage.identities import default_community
 from storage.member_import import apply_import, parse_members_csv
 from storage.models import AuditLog, Identity, Member
+from storage.outbox import enqueue
 from tests.fakes.telegram_updates import TgUser
+from tests.outbox_support import FAST, drain, row
 
 CSV = (
     b"name,phone,kelurahan,role\n"
@@ -151,3 +154,46 @@ def test_berhenti_and_mulai(db, whatsapp, fake_twilio):
     whatsapp.say("MULAI", phone="+6281234567890")
     assert "akan menerima pengumuman dan pengingat lagi" in fake_twilio.bodies(siti)[-1]
     assert _member(db, "Siti Aminah").opted_out is False
+
+
+@pytest.fixture
+def settings(make_settings):
+    """The app without its background sender: the test drains the outbox itself."""
+    return make_settings(wlcc_sender_enabled=False)
+
+
+def test_berhenti_stops_reminders_in_the_outbox_and_mulai_restarts_them(
+    db, settings, whatsapp, fake_twilio
+):
+    _import(db)
+    siti = "whatsapp:+6281234567890"
+    whatsapp.say("halo", phone="+6281234567890")
+    whatsapp.say("1", phone="+6281234567890")
+    member_id = _member(db, "Siti Aminah").id
+    assert member_id is not None
+
+    def remind(key: str) -> None:
+        with db.transaction() as session:
+            enqueue(
+                session,
+                key=key,
+                kind="reminder",
+                community_id=1,
+                member_id=member_id,
+                text="Pengingat: rapat besok pukul 09.00 WIB.",
+            )
+
+    whatsapp.say("BERHENTI", phone="+6281234567890")
+    before = len(fake_twilio.bodies(siti))
+    remind("meeting:1:reminder-h1:member:1")
+    drain(db, settings, **FAST)
+    stopped = row(db, "meeting:1:reminder-h1:member:1")
+    assert stopped.status == "skipped"
+    assert len(fake_twilio.bodies(siti)) == before  # nothing reached her
+
+    whatsapp.say("MULAI", phone="+6281234567890")
+    before = len(fake_twilio.bodies(siti))
+    remind("meeting:2:reminder-h1:member:1")
+    drain(db, settings, **FAST)
+    assert row(db, "meeting:2:reminder-h1:member:1").status == "sent"
+    assert fake_twilio.bodies(siti)[before:] == ["Pengingat: rapat besok pukul 09.00 WIB."]
