@@ -39,7 +39,7 @@ from collections import Counter
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -77,8 +77,8 @@ def _fakes_main(conn: Connection) -> None:
 class _FastApi(asyncio.Protocol):
     """Keep-alive HTTP/1.1 with Content-Length bodies: just enough for httpx and aiohttp."""
 
-    calls: list[tuple[float, str, bool]] = []  # (monotonic time, recipient, ok), per process
-    counter = 0
+    calls: ClassVar[list[tuple[float, str, bool]]] = []  # (time, recipient, ok)
+    counter: ClassVar[int] = 0
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport: asyncio.Transport = transport  # type: ignore[assignment]
@@ -109,22 +109,39 @@ class _FastApi(asyncio.Protocol):
             if path.endswith("/sendMessage"):
                 chat = form.get("chat_id", "0")
                 _FastApi.calls.append((time.monotonic(), chat, True))
-                status, payload = 200, {"ok": True, "result": {
-                    "message_id": n, "date": int(time.time()),
-                    "chat": {"id": int(chat), "type": "private", "first_name": "Ibu"},
-                    "from": {"id": 123456, "is_bot": True, "first_name": "WLCC"},
-                    "text": form.get("text", "")}}
+                status, payload = (
+                    200,
+                    {
+                        "ok": True,
+                        "result": {
+                            "message_id": n,
+                            "date": int(time.time()),
+                            "chat": {"id": int(chat), "type": "private", "first_name": "Ibu"},
+                            "from": {"id": 123456, "is_bot": True, "first_name": "WLCC"},
+                            "text": form.get("text", ""),
+                        },
+                    },
+                )
             elif path.endswith("/Messages.json"):
                 _FastApi.calls.append((time.monotonic(), form.get("To", ""), True))
-                status, payload = 201, {"sid": f"SM{n:032x}", "status": "queued",
-                                        "to": form.get("To"), "from": form.get("From"),
-                                        "body": form.get("Body", ""), "num_media": "0"}
+                status, payload = (
+                    201,
+                    {
+                        "sid": f"SM{n:032x}",
+                        "status": "queued",
+                        "to": form.get("To"),
+                        "from": form.get("From"),
+                        "body": form.get("Body", ""),
+                        "num_media": "0",
+                    },
+                )
             else:
                 status, payload = 404, {"ok": False}
             raw = json.dumps(payload).encode()
             self.transport.write(
                 f"HTTP/1.1 {status} X\r\nContent-Type: application/json\r\n"
-                f"Content-Length: {len(raw)}\r\n\r\n".encode() + raw
+                f"Content-Length: {len(raw)}\r\n\r\n".encode()
+                + raw
             )
 
 
@@ -212,11 +229,27 @@ def prepare(url: str, recipients: int) -> None:
                 )
             )
             if i % 2:
-                session.add(Identity(community_id=1, channel="telegram", address=str(10_000_000 + i),
-                                     phone=phone, first_seen_at=now, last_inbound_at=now))
+                session.add(
+                    Identity(
+                        community_id=1,
+                        channel="telegram",
+                        address=str(10_000_000 + i),
+                        phone=phone,
+                        first_seen_at=now,
+                        last_inbound_at=now,
+                    )
+                )
             else:
-                session.add(Identity(community_id=1, channel="whatsapp", address=phone,
-                                     phone=phone, first_seen_at=now, last_inbound_at=now))
+                session.add(
+                    Identity(
+                        community_id=1,
+                        channel="whatsapp",
+                        address=phone,
+                        phone=phone,
+                        first_seen_at=now,
+                        last_inbound_at=now,
+                    )
+                )
     db.dispose()
 
 
@@ -228,7 +261,11 @@ def plan_broadcast(url: str, text: str) -> tuple[int, int]:
     db = Database(url)
     with db.transaction() as session:
         broadcast = create_broadcast(
-            session, community_id=1, text=text, audience=Audience("all"), now=utcnow(),
+            session,
+            community_id=1,
+            text=text,
+            audience=Audience("all"),
+            now=utcnow(),
             author_label="bench",
         )
         assert broadcast.id is not None
@@ -321,9 +358,7 @@ def clear_outbox(url: str) -> None:
     db.dispose()
 
 
-def lifted(
-    url: str, fakes: Fakes, label: str, concurrency: int
-) -> tuple[float, int, int, float]:
+def lifted(url: str, fakes: Fakes, label: str, concurrency: int) -> tuple[float, int, int, float]:
     """A whole broadcast with the limits lifted: (msg/s at the fakes, sent, duplicates, wall)."""
     fakes.reset()
     clear_outbox(url)
@@ -347,18 +382,24 @@ def lifted(
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--recipients", type=int, default=5000)
-    parser.add_argument("--seconds", type=float, default=20.0,
-                        help="how long phase (a) runs at the default limits")
-    parser.add_argument("--database-url", default=None,
-                        help="an empty, migratable database (default: SQLite in a temp dir)")
+    parser.add_argument(
+        "--seconds", type=float, default=20.0, help="how long phase (a) runs at the default limits"
+    )
+    parser.add_argument(
+        "--database-url",
+        default=None,
+        help="an empty, migratable database (default: SQLite in a temp dir)",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     workdir = tempfile.mkdtemp(prefix="wlcc-bench-")
     url = args.database_url or f"sqlite:///{Path(workdir) / 'bench.db'}"
     started = time.monotonic()
     prepare(url, args.recipients)
-    print(f"{args.recipients} members ready in {time.monotonic() - started:.1f}s "
-          f"({'SQLite' if url.startswith('sqlite') else 'PostgreSQL'})")
+    print(
+        f"{args.recipients} members ready in {time.monotonic() - started:.1f}s "
+        f"({'SQLite' if url.startswith('sqlite') else 'PostgreSQL'})"
+    )
 
     fakes = start_fakes()
     try:
@@ -368,29 +409,39 @@ def main(argv: list[str] | None = None) -> int:
         stats = asyncio.run(run_sender(settings, url, seconds=args.seconds))
         tg, wa = fakes.stats()
         limits = (settings.wlcc_telegram_rate_per_second, settings.wlcc_whatsapp_rate_per_second)
-        print(f"\n(a) default limits, broadcast #{broadcast_id} to {total}, first "
-              f"{args.seconds:.0f}s, test fakes:")
+        print(
+            f"\n(a) default limits, broadcast #{broadcast_id} to {total}, first "
+            f"{args.seconds:.0f}s, test fakes:"
+        )
         for name, calls, limit in (("Telegram", tg, limits[0]), ("WhatsApp", wa, limits[1])):
             times = [at for at, _, ok in calls if ok]
             achieved = rate(times)
-            print(f"    {name:9} {len(times):5d} sent  {achieved:6.2f}/s of {limit:.0f}/s = "
-                  f"{achieved / limit:.3f} (target >= 0.95)  most in one second: "
-                  f"{max_per_second(times)}  duplicates: {duplicates(calls)}")
-        print(f"    sender: {stats.sent} sent, {stats.retried} retried, {stats.released} "
-              "claimed but given back at the stop")
+            print(
+                f"    {name:9} {len(times):5d} sent  {achieved:6.2f}/s of {limit:.0f}/s = "
+                f"{achieved / limit:.3f} (target >= 0.95)  most in one second: "
+                f"{max_per_second(times)}  duplicates: {duplicates(calls)}"
+            )
+        print(
+            f"    sender: {stats.sent} sent, {stats.retried} retried, {stats.released} "
+            "claimed but given back at the stop"
+        )
 
         # (b1) limits lifted, test fakes (few connections: their threads prefer it)
         speed, sent, dups, wall = lifted(url, fakes, "b1", concurrency=4)
-        print(f"\n(b1) limits lifted, {sent} sent to the test fakes in {wall:.1f}s: "
-              f"{speed:.0f} msg/s at the fakes; duplicates: {dups}")
+        print(
+            f"\n(b1) limits lifted, {sent} sent to the test fakes in {wall:.1f}s: "
+            f"{speed:.0f} msg/s at the fakes; duplicates: {dups}"
+        )
     finally:
         fakes.close()
 
     fast = start_fakes(fast=True)
     try:
         speed, sent, dups, wall = lifted(url, fast, "b2", concurrency=64)
-        print(f"(b2) limits lifted, {sent} sent to the fast fakes in {wall:.1f}s: "
-              f"{speed:.0f} msg/s at the fakes (target >= 1000); duplicates: {dups}")
+        print(
+            f"(b2) limits lifted, {sent} sent to the fast fakes in {wall:.1f}s: "
+            f"{speed:.0f} msg/s at the fakes (target >= 1000); duplicates: {dups}"
+        )
     finally:
         fast.close()
 

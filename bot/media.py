@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Annotated
 
 import httpx
@@ -79,11 +79,13 @@ class MediaStore:
         self.db = db
         self.settings = settings
         self.telegram_bot = telegram_bot  # a telegram.Bot, to download Telegram files
-        self._locks: dict[int, asyncio.Lock] = {}
+        self._fetching: dict[int, asyncio.Lock] = {}
+        self._uploading: dict[int, asyncio.Lock] = {}
         self._infos: dict[int, MediaInfo] = {}
 
-    def lock(self, media_id: int) -> asyncio.Lock:
-        return self._locks.setdefault(media_id, asyncio.Lock())
+    def upload_lock(self, media_id: int) -> asyncio.Lock:
+        """Held by the first Telegram upload of a photo, so that it happens once."""
+        return self._uploading.setdefault(media_id, asyncio.Lock())
 
     def public_url(self, info: MediaInfo) -> str | None:
         base = self.settings.public_base_url
@@ -102,8 +104,8 @@ class MediaStore:
         found = await to_thread.run_sync(load)
         if found is None:
             raise MediaUnavailable(f"media {media_id} does not exist", permanent=True)
-        if found.fetched and found.telegram_file_id:
-            self._infos[media_id] = found  # nothing about it changes any more
+        if found.fetched:
+            self._infos[media_id] = found  # only its Telegram file id may still come
         return found
 
     async def ensure_fetched(self, media_id: int) -> MediaInfo:
@@ -111,7 +113,7 @@ class MediaStore:
         info = await self.info(media_id)
         if info.fetched:
             return info
-        async with self.lock(media_id):
+        async with self._fetching.setdefault(media_id, asyncio.Lock()):
             info = await self.info(media_id)
             if info.fetched:
                 return info
@@ -148,7 +150,9 @@ class MediaStore:
                 set_telegram_file_id(session, media_id, file_id)
 
         await to_thread.run_sync(save)
-        self._infos.pop(media_id, None)
+        cached = self._infos.get(media_id)
+        if cached is not None and cached.telegram_file_id is None:
+            self._infos[media_id] = replace(cached, telegram_file_id=file_id)
 
     def _save(self, media_id: int, data: bytes, content_type: str | None) -> None:
         with self.db.transaction() as session:

@@ -89,9 +89,7 @@ class BroadcastDialog(Dialog):
     # --- 1. what ---
     def _compose(self, ctx: Context, turn: Turn) -> bool:
         photo = turn.media[0] if turn.media else None
-        if photo is not None and photo.content_type and not photo.content_type.startswith(
-            "image/"
-        ):
+        if photo is not None and photo.content_type and not photo.content_type.startswith("image/"):
             ctx.ask(ctx.t("broadcast.photo_only"))
             return True
         text = turn.text.strip()

@@ -82,9 +82,7 @@ def _close(word: str, candidate: str) -> int | None:
 @lru_cache(maxsize=64)
 def _phrases(keywords: tuple[str, ...]) -> list[tuple[str, list[str]]]:
     """Keywords with their normalised words, longest first."""
-    return sorted(
-        ((k.upper(), normalize(k).split()) for k in keywords), key=lambda kw: -len(kw[1])
-    )
+    return sorted(((k.upper(), normalize(k).split()) for k in keywords), key=lambda kw: -len(kw[1]))
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, LargeBinary, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, LargeBinary, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from wlcc.formatting import utcnow
@@ -154,6 +154,11 @@ class OutboxMessage(SQLModel, table=True):
     """A message the bot sends on its own initiative; ``key`` makes producing it idempotent."""
 
     __tablename__ = "outbox"
+    # The sender's claim looks up a recipient's unfinished messages (migration 0004).
+    __table_args__ = (
+        Index("ix_outbox_member_status", "member_id", "status"),
+        Index("ix_outbox_identity_status", "identity_id", "status"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     community_id: int = Field(foreign_key="community.id", index=True)

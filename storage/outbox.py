@@ -247,6 +247,23 @@ def enqueue_many(
 # --- claiming ---
 
 
+_CLAIMED_COLUMNS = (
+    "id",
+    "key",
+    "kind",
+    "text",
+    "choices",
+    "media",
+    "template_vars",
+    "attempts",
+    "priority",
+    "next_attempt_at",
+    "member_id",
+    "identity_id",
+    "broadcast_id",
+)
+
+
 class OutboxRow(Protocol):
     """What the claim reads of an outbox row (a plain database row, or an OutboxMessage)."""
 
@@ -322,6 +339,9 @@ class Target:
     address: str
     identity_id: int | None  # None: a member's WhatsApp number she never wrote from
     template_sid: str | None = None  # WhatsApp outside the 24-hour window
+    # The template has the photo (key "<kind>:media"): variable 2 is the photo's name in
+    # PUBLIC_BASE_URL/media/<name>. A text-only template sends the text without the photo.
+    template_media: bool = False
     language: str | None = None  # the recipient's, for the words the channel adds
 
 
@@ -346,6 +366,7 @@ class Job:
     attempts: int  # including this one
     broadcast_id: int | None
     target: Target
+    priority: int = OutboxPriority.NORMAL
 
 
 @dataclass(frozen=True, slots=True)
@@ -425,7 +446,8 @@ def claim(
         )
     )
     # Plain rows, not ORM objects: a claim is hundreds of rows, many times a second.
-    rows = [cast(OutboxRow, r) for r in session.execute(select(o).where(o.c.id.in_(ids)))]
+    wanted = [o.c[name] for name in _CLAIMED_COLUMNS]
+    rows = [cast(OutboxRow, r) for r in session.execute(select(*wanted).where(o.c.id.in_(ids)))]
     decisions = resolve(session, rows, now=now, routing=routing)
     stopped = _stopped_broadcasts(session, {r.broadcast_id for r in rows if r.broadcast_id})
     jobs: list[Job] = []
@@ -462,6 +484,7 @@ def claim(
                 attempts=row.attempts,
                 broadcast_id=row.broadcast_id,
                 target=decision,
+                priority=row.priority,
             )
         )
     if skipped:
@@ -506,12 +529,13 @@ def _in_window(identity: IdentityRow | None, now: datetime, window: timedelta) -
     return now - aware(identity.last_inbound_at) < window
 
 
-def _template(kind: str, media: Sequence[str], routing: Routing) -> str | None:
+def _template(kind: str, media: Sequence[str], routing: Routing) -> tuple[str | None, bool]:
+    """The Content SID for ``kind`` and whether it is the one with the photo."""
     if media:
         sid = routing.templates.get(f"{kind}:media")
         if sid:
-            return sid
-    return routing.templates.get(kind)
+            return sid, True
+    return routing.templates.get(kind), False
 
 
 def _whatsapp_target(
@@ -519,9 +543,9 @@ def _whatsapp_target(
 ) -> Target | Skip:
     if _in_window(identity, now, routing.window):
         return Target(WHATSAPP, address, identity.id if identity else None)
-    sid = _template(row.kind, row.media, routing)
+    sid, with_media = _template(row.kind, row.media, routing)
     if sid:
-        return Target(WHATSAPP, address, identity.id if identity else None, sid)
+        return Target(WHATSAPP, address, identity.id if identity else None, sid, with_media)
     return Skip(
         Reason.WINDOW,
         f"no message from this WhatsApp number in the last 24 hours and no template for "
@@ -562,11 +586,15 @@ def _member_decision(
     telegram = [i for i in latest if i.channel == TELEGRAM]
     whatsapp_ids = [i for i in latest if i.channel == WHATSAPP]
     whatsapp: IdentityRow | None = whatsapp_ids[-1] if whatsapp_ids else None
-    # The phone on file (E.164 already; checked again, it may have become invalid) is only
-    # needed when she has no WhatsApp chat yet: parsing numbers is slow.
-    phone = None if whatsapp or not member.phone else to_e164(member.phone)
-    whatsapp_address = whatsapp.address if whatsapp else phone
     blocked_whatsapp = any(i.channel == WHATSAPP and i.unreachable for i in usable)
+    # Without a WhatsApp chat yet, her phone on file is the address (checked again: it may have
+    # become invalid). Parsing numbers is slow, so only when it comes to that.
+    phone: str | None = None
+    telegram_first = bool(telegram) and TELEGRAM in routing.channels
+    wants_whatsapp = not telegram_first or member.channel_preference == WHATSAPP
+    if whatsapp is None and member.phone and not blocked_whatsapp and wants_whatsapp:
+        phone = to_e164(member.phone)
+    whatsapp_address = whatsapp.address if whatsapp else phone
     order = (WHATSAPP, TELEGRAM) if member.channel_preference == WHATSAPP else (TELEGRAM, WHATSAPP)
     window_skip: Skip | None = None
     for channel in order:
@@ -575,7 +603,7 @@ def _member_decision(
         if channel == TELEGRAM and telegram:
             chat = telegram[-1]
             return Target(TELEGRAM, chat.address, chat.id)
-        if channel == WHATSAPP and whatsapp_address and not (whatsapp is None and blocked_whatsapp):
+        if channel == WHATSAPP and whatsapp_address:
             decision = _whatsapp_target(whatsapp, whatsapp_address, row, now, routing)
             if isinstance(decision, Target):
                 return decision
@@ -584,11 +612,12 @@ def _member_decision(
         return window_skip
     if len(reachable) < len(usable):
         return Skip(Reason.UNREACHABLE, "every chat of this member blocked the bot or left")
-    if member.phone and whatsapp is None and phone is None and not telegram:
+    invalid = member.phone and phone is None and whatsapp is None and not blocked_whatsapp
+    if invalid and not telegram_first:
         return Skip(Reason.INVALID_PHONE, f"the member's phone {member.phone!r} is not valid")
     if not routing.channels & {TELEGRAM, WHATSAPP}:
         return Skip(Reason.CHANNEL_OFF, "neither Telegram nor WhatsApp is configured")
-    if telegram or whatsapp_address:
+    if telegram or whatsapp_address or member.phone:
         return Skip(Reason.CHANNEL_OFF, "the member's channels are not configured here")
     return Skip(Reason.NO_CHANNEL, "the member has no phone and no linked chat")
 
@@ -910,8 +939,13 @@ def status_counts(session: Session, community_id: int | None = None) -> dict[str
     return {str(status): int(n) for status, n in session.execute(query)}
 
 
-def template_variables(job_text: str, template_vars: Mapping[str, str]) -> str:
-    """Twilio's ContentVariables: the row's own, else the text as variable 1. WhatsApp refuses
-    line breaks and runs of spaces inside template variables, so they are folded."""
+def template_variables(
+    job_text: str, template_vars: Mapping[str, str], media_name: str | None = None
+) -> str:
+    """Twilio's ContentVariables: the row's own, else the text as variable 1 (and the photo's
+    name as variable 2 for a template with a photo). WhatsApp refuses line breaks and runs of
+    spaces inside template variables, so they are folded."""
     variables = dict(template_vars) if template_vars else {"1": job_text}
+    if media_name is not None:
+        variables.setdefault("2", media_name)
     return json.dumps({k: " ".join(str(v).split())[:1024] for k, v in variables.items()})

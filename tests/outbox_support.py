@@ -23,11 +23,16 @@ from wlcc.settings import Settings
 COMMUNITY = 1  # the default community every migrated test database has
 
 # Rates for tests that are not about rates: limits lifted, so nothing waits.
-FAST = {"telegram_rate": 0.0, "telegram_chat_rate": 0.0, "whatsapp_rate": 0.0}
+FAST: dict[str, Any] = {"telegram_rate": 0.0, "telegram_chat_rate": 0.0, "whatsapp_rate": 0.0}
 
 
 class FakeClock:
-    """Virtual time for the sender: ``sleep`` returns at once and moves the clock on."""
+    """Virtual time for the sender: ``sleep`` returns at once and moves the clock on.
+
+    Coarse on purpose: tasks sleeping at the same time move the clock to the latest of their
+    wake-ups. Good for backoffs, pauses and leases (one flow at a time); rates are measured in
+    real time at the fakes instead.
+    """
 
     def __init__(self, start: datetime | None = None, *, real_pause: float = 0.0) -> None:
         self.start = start or utcnow()

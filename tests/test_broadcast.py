@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlmodel import select
+from sqlmodel import col, select
 
 from bot.messages import Media
 from handlers.router import Router
@@ -179,7 +179,8 @@ def test_progress_then_one_summary(db: Database, people) -> None:
         "• sudah minta berhenti (BERHENTI): 1",
     ]
     with db.transaction() as session:
-        assert session.get(Broadcast, broadcast_id).status == BroadcastStatus.DONE
+        done = session.get(Broadcast, broadcast_id)
+        assert done is not None and done.status == BroadcastStatus.DONE
 
 
 def test_a_broadcast_from_the_terminal_reports_to_nobody(db: Database, people) -> None:
@@ -213,6 +214,7 @@ def test_summary_in_english_names_reasons(db: Database, people) -> None:
             ][n]
             session.add(row)
         session.flush()
+        assert broadcast.id is not None
         text = summary_text(Translator("en"), broadcast, broadcast_counts(session, broadcast.id))
     assert text.splitlines() == [
         f"Announcement #{broadcast.id} is still being sent.",
@@ -241,7 +243,8 @@ def test_members_cannot_broadcast_and_the_refusal_is_audited(db: Database, peopl
         assert all(r.actor_member_id == people["Siti"] for r in refusals)
         from storage.models import Member
 
-        assert not session.get(Member, people["Siti"]).opted_out  # not the opt-out word
+        siti_member = session.get(Member, people["Siti"])
+        assert siti_member is not None and not siti_member.opted_out  # not the opt-out word
 
 
 def test_compose_refuses_empty_and_too_long_then_previews(db: Database, rina: Chat) -> None:
@@ -365,7 +368,8 @@ def test_stop_skips_what_is_not_sent_yet(db: Database, rina: Chat, people) -> No
     rina.send("1")
     rina.send("1")
     with db.transaction() as session:  # one of them is already out
-        first = session.exec(select(OutboxMessage).order_by(OutboxMessage.id)).first()
+        first = session.exec(select(OutboxMessage).order_by(col(OutboxMessage.id))).first()
+        assert first is not None
         first.status = "sent"
         session.add(first)
     # The button under a progress message (Telegram) carries the keyword itself.
@@ -394,4 +398,5 @@ def test_the_opt_out_word_still_opts_out(db: Database, people) -> None:
     from storage.models import Member
 
     with db.transaction() as session:
-        assert session.get(Member, people["Siti"]).opted_out
+        member = session.get(Member, people["Siti"])
+        assert member is not None and member.opted_out

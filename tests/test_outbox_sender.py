@@ -11,6 +11,7 @@ import itertools
 import json
 from collections import Counter
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from sqlmodel import select
@@ -35,7 +36,10 @@ from tests.outbox_support import (
 from wlcc.formatting import utcnow
 
 TEMPLATE = "HX" + "0123456789abcdef" * 2
-VIRTUAL = {**FAST, "poll": 3600.0}  # with a FakeClock: idle waits jump to the next due row
+VIRTUAL: dict[str, Any] = {
+    **FAST,
+    "poll": 3600.0,
+}  # with a FakeClock: idle waits jump to the next due row
 
 
 def notice(db: Database, member_id: int, key: str, text: str = "Halo", **extra) -> None:
@@ -165,6 +169,41 @@ class TestWhatsAppWindow:
         assert (skipped.status, skipped.reason) == ("skipped", Reason.WINDOW)
         assert "24 hours" in (skipped.last_error or "")
 
+    @pytest.mark.parametrize("with_media_template", [True, False])
+    def test_a_photo_outside_24_hours(
+        self, db: Database, make_settings, fake_twilio, with_media_template: bool
+    ) -> None:
+        from storage.media import create_media, store_media
+
+        member = one_member(db, whatsapp=True, last_whatsapp=timedelta(days=2))
+        with db.transaction() as session:
+            media = create_media(
+                session,
+                community_id=COMMUNITY,
+                source_channel="whatsapp",
+                source_ref="https://example.test/x.jpg",
+                content_type="image/jpeg",
+                now=utcnow(),
+            )
+            assert media.id is not None
+            store_media(session, media.id, b"jpeg", "image/jpeg", utcnow())
+            token = media.token
+        notice(db, member, "k1", "Foto rapat", media=[f"media:{media.id}"])
+        media_sid = "HX" + "f" * 32
+        templates = {
+            "notice": TEMPLATE,
+            **({"notice:media": media_sid} if with_media_template else {}),
+        }
+        drain(db, make_settings(wlcc_whatsapp_templates=templates), **FAST)
+        [call] = fake_twilio.messages()
+        if with_media_template:
+            # The template's photo is PUBLIC_BASE_URL/media/{{2}}.
+            assert call["ContentSid"] == media_sid
+            assert json.loads(call["ContentVariables"]) == {"1": "Foto rapat", "2": token}
+        else:  # only the text template: the text goes, without the photo
+            assert call["ContentSid"] == TEMPLATE
+            assert json.loads(call["ContentVariables"]) == {"1": "Foto rapat"}
+
     def test_whatsapp_outside_the_window_prefers_telegram_when_linked(
         self, db: Database, settings, fake_telegram, fake_twilio
     ) -> None:
@@ -255,9 +294,11 @@ def test_telegram_overall_rate_limit(db: Database, settings, fake_telegram: Fake
     drain(db, settings, telegram_rate=rate, telegram_chat_rate=0.0)
     times = [c.at for c in fake_telegram.sent()]
     assert len(times) == count
-    assert max_in_window(times) <= rate * 1.1 + 1  # never faster than the limit
+    # The fake stamps requests as its threads get to them: allow for that jitter.
     achieved = (count - 1) / (max(times) - min(times))
-    assert achieved >= rate * 0.8  # and not much slower either
+    assert achieved <= rate * 1.05  # never faster than the limit overall
+    assert max_in_window(times) <= rate * 1.15 + 2  # nor in any one second
+    assert achieved >= rate * 0.6  # and not much slower either (even on a busy machine)
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
@@ -294,8 +335,27 @@ def test_whatsapp_rate_limit(db: Database, settings, fake_twilio: FakeTwilio) ->
     drain(db, settings, whatsapp_rate=rate)
     times = [c.at for c in fake_twilio.messages()]
     assert len(times) == count
-    assert max_in_window(times) <= rate * 1.1 + 1
-    assert (count - 1) / (max(times) - min(times)) >= rate * 0.8
+    achieved = (count - 1) / (max(times) - min(times))
+    assert achieved <= rate * 1.05
+    assert max_in_window(times) <= rate * 1.15 + 2
+    assert achieved >= rate * 0.6
+
+
+def test_pacer_window_survives_float_rounding() -> None:
+    """(t + 1.0) - 1.0 can be a hair under t: the one-second window must not spin on it."""
+    clock = FakeClock()
+    pacer = Pacer(1.94, clock)  # a window of one message
+
+    async def run() -> list[float]:
+        moments = []
+        for start in (0.001, 0.5, 2.3):  # (0.001 + 1.0) - 1.0 < 0.001
+            clock.t = max(clock.t, start)
+            await asyncio.wait_for(pacer.wait(), timeout=2)
+            moments.append(clock.monotonic())
+        return moments
+
+    moments = asyncio.run(run())
+    assert moments[1] == pytest.approx(1.001) and moments[2] >= moments[1] + 1.0
 
 
 def test_pacer_spaces_sends_evenly_and_pauses() -> None:
@@ -326,6 +386,7 @@ def test_telegram_429_pauses_the_channel_for_retry_after(
     with db.transaction() as session:
         ids = [add_member(session, f"M{i}", phone(i), telegram=str(5000 + i)).id for i in range(3)]
     for i, member in enumerate(ids):
+        assert member is not None
         notice(db, member, f"k{i}", f"pesan {i}")
     fake_telegram.fail_next(429, retry_after=7)
     clock = FakeClock(real_pause=0.05)

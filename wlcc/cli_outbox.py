@@ -14,11 +14,11 @@ import time
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.panel import Panel
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from wlcc.settings import Settings, SettingsError, load_settings
+from wlcc.cli_common import console, fail, settings_or_exit
+from wlcc.settings import Settings
 
 if TYPE_CHECKING:
     from bot.telegram import TelegramChannel
@@ -27,23 +27,8 @@ if TYPE_CHECKING:
 
 outbox_app = typer.Typer()
 
-console = Console()
-err = Console(stderr=True)
 
 NO_SENDER_WARNING = 30.0  # seconds without progress before suggesting --send
-
-
-def _settings() -> Settings:
-    try:
-        return load_settings()
-    except SettingsError as exc:
-        err.print(f"[red]{exc}[/red]")
-        raise typer.Exit(2) from None
-
-
-def _fail(message: str, code: int = 1) -> typer.Exit:
-    err.print(f"[red]{message}[/red]", highlight=False)
-    return typer.Exit(code)
 
 
 def _database(settings: Settings) -> Database:
@@ -55,13 +40,13 @@ def _database(settings: Settings) -> Database:
         behind = pending(db.engine, settings.database_url)
     except Exception as exc:
         db.dispose()
-        raise _fail(
+        raise fail(
             f"Cannot open {redact_url(settings.database_url)}: {type(exc).__name__}: "
             f"{str(exc).splitlines()[0] if str(exc) else ''}"
         ) from None
     if behind:
         db.dispose()
-        raise _fail(
+        raise fail(
             f"The database {redact_url(settings.database_url)} is not migrated: "
             "run `wlcc db upgrade` first."
         )
@@ -86,7 +71,7 @@ def worker(
     from bot.whatsapp import WhatsAppChannel
     from wlcc.logging import configure_logging
 
-    settings = _settings()
+    settings = settings_or_exit()
     secrets = [
         s.get_secret_value()
         for s in (settings.telegram_bot_token, settings.twilio_auth_token)
@@ -94,7 +79,7 @@ def worker(
     ]
     configure_logging(settings.wlcc_log_level, secrets)
     if not settings.telegram_enabled and not settings.whatsapp_enabled:
-        raise _fail(
+        raise fail(
             "Neither Telegram (TELEGRAM_BOT_TOKEN) nor WhatsApp (TWILIO_*) is configured: "
             "there is nothing to send with.",
             2,
@@ -127,6 +112,7 @@ def worker(
             stats = await (sender.drain() if once else sender.run())
         finally:
             if inbox is not None:
+                stopping.set()  # also when the sender stopped on an error
                 await inbox
             for channel in (telegram, whatsapp):
                 if channel is not None:
@@ -146,18 +132,13 @@ async def _answer_inbox(
     db: Any, settings: Any, telegram: Any, whatsapp: Any, stop: asyncio.Event
 ) -> None:
     """The inbox half of ``wlcc worker``: answers what the app's webhooks recorded."""
-    from datetime import timedelta
 
     from handlers.dispatch import Dispatcher
     from handlers.router import Router, RouterConfig
 
     router = Router(
         db,
-        RouterConfig(
-            session_timeout=timedelta(minutes=settings.wlcc_session_timeout_minutes),
-            zone=settings.timezone,
-            default_language=settings.wlcc_default_language,
-        ),
+        RouterConfig.from_settings(settings),
     )
     dispatcher = Dispatcher(router)
     channels = {"telegram": telegram, "whatsapp": whatsapp}
@@ -172,14 +153,14 @@ def _parse_audience(kelurahan: str | None, role: str | None) -> tuple[str, str |
     from storage.members import InvalidValue, parse_role
 
     if kelurahan and role:
-        raise _fail("Choose one audience: --kelurahan or --role, not both.", 2)
+        raise fail("Choose one audience: --kelurahan or --role, not both.", 2)
     if kelurahan:
         return "kelurahan", " ".join(kelurahan.split())
     if role:
         try:
             return "role", parse_role(role)
         except InvalidValue:
-            raise _fail(
+            raise fail(
                 f"Unknown role {role!r}: use member, coordinator, treasurer, admin or "
                 "protection_officer.",
                 2,
@@ -233,11 +214,11 @@ def broadcast(
     from wlcc.formatting import utcnow
     from wlcc.i18n import Translator
 
-    settings = _settings()
+    settings = settings_or_exit()
     t = Translator(settings.wlcc_default_language)
     if status or stop:
         if text is not None:
-            raise _fail("--status and --stop take no text.", 2)
+            raise fail("--status and --stop take no text.", 2)
         db = _database(settings)
         try:
             with db.transaction() as session:
@@ -272,14 +253,14 @@ def broadcast(
         return
 
     if text is None:
-        raise _fail('Give the announcement\'s text: wlcc broadcast "Rapat Sabtu jam 9"', 2)
+        raise fail('Give the announcement\'s text: wlcc broadcast "Rapat Sabtu jam 9"', 2)
     text = text.strip()
     problem = content_problem(text, has_photo=False)
     if problem is not None:
         code, limit = problem
         if code == "empty":
-            raise _fail("An empty announcement cannot be sent.", 2)
-        raise _fail(
+            raise fail("An empty announcement cannot be sent.", 2)
+        raise fail(
             f"The announcement has {text_length(text)} characters; one message takes at most "
             f"{limit}. It is refused, not split: shorten it.",
             2,
@@ -294,7 +275,7 @@ def broadcast(
             community_id = community.id
             count = count_audience(session, community_id, audience)
         if count.reachable == 0:
-            raise _fail("No member would receive it (check --kelurahan / --role).")
+            raise fail("No member would receive it (check --kelurahan / --role).")
         who = {"all": "all members", "kelurahan": f"kelurahan {value}", "role": f"role {value}"}
         console.print(Panel(text, title="Members will read", expand=False), highlight=False)
         console.print(
@@ -304,7 +285,7 @@ def broadcast(
         )
         if not yes:
             if not sys.stdin.isatty():
-                raise _fail("Not a terminal: add --yes to send without asking.", 2)
+                raise fail("Not a terminal: add --yes to send without asking.", 2)
             if not typer.confirm("Send it now?", default=False):
                 console.print("Cancelled; nothing was sent.")
                 return

@@ -25,6 +25,7 @@ import re
 import time
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import unquote
 
 from tests.fakes._server import (
     FakeServer,
@@ -337,7 +338,8 @@ class FakeTelegram(FakeServer[TelegramCall]):
         received, wall = time.monotonic(), time.time()
         download = _FILE_PATH.match(request.path)
         if download is not None and request.method == "GET":
-            return self._download(download["token"], download["path"])
+            # python-telegram-bot percent-encodes the token's ":" in file URLs
+            return self._download(unquote(download["token"]), unquote(download["path"]))
         match = _PATH.match(request.path)
         if match is None:
             return Reply.json(404, {"ok": False, "error_code": 404, "description": "Not Found"})
