@@ -32,6 +32,7 @@ import logging
 import multiprocessing as mp
 import os
 import resource
+import shutil
 import sys
 import tempfile
 import time
@@ -446,6 +447,7 @@ def main(argv: list[str] | None = None) -> int:
         fast.close()
 
     print(f"\n(c) peak RSS of the sender's process: {peak_rss_mb():.0f} MB (target <= 250)")
+    shutil.rmtree(workdir, ignore_errors=True)
     return 0
 
 

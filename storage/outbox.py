@@ -24,7 +24,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol, cast
 
-from sqlalchemy import Table, and_, bindparam, exists, func, or_, select, update
+from sqlalchemy import Table, and_, bindparam, delete, exists, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col
 
@@ -909,6 +909,11 @@ def mark_unreachable(
 
 
 def heartbeat(session: Session, name: str, now: datetime, *, started: bool = False) -> None:
+    """Record that sender ``name`` is alive; a starting one also forgets senders long gone
+    (killed ones never say goodbye)."""
+    if started:
+        table: Table = OutboxWorker.__table__  # type: ignore[attr-defined]
+        session.execute(delete(table).where(table.c.seen_at < now - timedelta(days=1)))
     worker = session.get(OutboxWorker, name)
     if worker is None:
         worker = OutboxWorker(name=name, started_at=now, seen_at=now)

@@ -413,3 +413,19 @@ def test_a_sender_killed_mid_broadcast_loses_nothing(
     duplicates = sum(n - 1 for n in texts.values())
     assert duplicates <= in_flight
     assert {r.status for r in rows(db)} == {"sent"}
+
+
+def test_sender_heartbeats(db: Database) -> None:
+    from storage.outbox import active_workers, forget_worker, heartbeat
+
+    now = utcnow()
+    with db.transaction() as session:
+        heartbeat(session, "old", now - timedelta(days=2), started=True)
+        heartbeat(session, "a", now, started=True)  # a new sender forgets the long-gone one
+        heartbeat(session, "b", now - timedelta(minutes=5))
+    with db.transaction() as session:
+        assert active_workers(session, now, timedelta(seconds=30)) == ["a"]
+        assert sorted(active_workers(session, now, timedelta(hours=1))) == ["a", "b"]
+        forget_worker(session, "a")
+    with db.transaction() as session:
+        assert active_workers(session, now, timedelta(days=7)) == ["b"]

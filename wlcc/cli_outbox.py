@@ -344,10 +344,17 @@ async def _follow(
     from anyio import to_thread
 
     from storage.broadcasts import BroadcastCounts, broadcast_counts
+    from storage.models import Broadcast
 
     def counts() -> BroadcastCounts:
         with db.transaction() as session:
             return broadcast_counts(session, broadcast_id)
+
+    def over() -> bool:
+        """Every message settled and the broadcast closed (a sender does that after the last)."""
+        with db.transaction() as session:
+            found = session.get(Broadcast, broadcast_id)
+            return found is None or found.finished_at is not None
 
     sender = None
     channels: list[TelegramChannel | WhatsAppChannel] = []
@@ -364,9 +371,7 @@ async def _follow(
                 await channel.start()
                 channels.append(channel)
         sender = build_sender(db, settings, telegram=telegram, whatsapp=whatsapp)
-        task = asyncio.create_task(
-            sender.run(until=lambda: counts().waiting == 0), name="cli-sender"
-        )
+        task = asyncio.create_task(sender.run(until=over), name="cli-sender")
     else:
         console.print("[dim]A running server or `wlcc worker` delivers it.[/dim]")
     columns = (
@@ -385,7 +390,7 @@ async def _follow(
                 now = await to_thread.run_sync(counts)
                 detail = f"sent {now.sent}  failed {now.failed}  skipped {now.skipped}"
                 bar.update(row, completed=now.done, detail=detail)
-                if now.waiting == 0:
+                if now.waiting == 0 and await to_thread.run_sync(over):
                     break
                 if now.done != last_done:
                     last_done, last_change = now.done, time.monotonic()
@@ -404,7 +409,8 @@ async def _follow(
         console.print("Stopped watching: the broadcast goes on (`wlcc broadcast --stop` stops it).")
     finally:
         if sender is not None and task is not None:
-            sender.stop()
+            if not task.done():
+                sender.stop()
             await asyncio.gather(task, return_exceptions=True)
         for channel in channels:
             await channel.close()
