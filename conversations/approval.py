@@ -31,6 +31,20 @@ def _member_arg(ctx: Context, args: str) -> Member | None:
     return member
 
 
+def _pending_member(ctx: Context, args: str) -> Member | None:
+    """The registration the command names, if it still waits for a decision (else says why)."""
+    member = _member_arg(ctx, args)
+    if member is None or member.status == MemberStatus.PENDING:
+        return member
+    key = (
+        "approval.already_active"
+        if member.status == MemberStatus.ACTIVE
+        else "approval.already_rejected"
+    )
+    ctx.say(ctx.t(key, name=member.name))
+    return None
+
+
 def _notify(ctx: Context, member: Member, key: str, message_key: str) -> None:
     assert member.id is not None
     enqueue(
@@ -56,14 +70,8 @@ class ApproveDialog(Dialog):
         if not args.strip():
             self._list(ctx)
             return
-        member = _member_arg(ctx, args)
+        member = _pending_member(ctx, args)
         if member is None:
-            return
-        if member.status == MemberStatus.ACTIVE:
-            ctx.say(ctx.t("approval.already_active", name=member.name))
-            return
-        if member.status == MemberStatus.INACTIVE:
-            ctx.say(ctx.t("approval.already_rejected", name=member.name))
             return
         set_status(ctx.session, member, MemberStatus.ACTIVE, ctx.now)
         ctx.audit("member.approve", target=f"member:{member.id}")
@@ -110,16 +118,8 @@ class RejectDialog(Dialog):
     action = "member.approve"
 
     def start(self, ctx: Context, args: str) -> None:
-        member = _member_arg(ctx, args)
+        member = _pending_member(ctx, args)
         if member is None:
-            return
-        if member.status != MemberStatus.PENDING:
-            key = (
-                "approval.already_active"
-                if member.status == MemberStatus.ACTIVE
-                else ("approval.already_rejected")
-            )
-            ctx.say(ctx.t(key, name=member.name))
             return
         set_status(ctx.session, member, MemberStatus.INACTIVE, ctx.now)
         ctx.audit("member.reject", target=f"member:{member.id}")

@@ -20,6 +20,7 @@ from sqlmodel import Session
 
 from bot.messages import Choice, Inbound, Location, Media, Outbound, SharedContact
 from storage.audit import record_audit
+from storage.conversations import conversation_key
 from storage.members import staff
 from storage.models import Conversation, Identity, Member, MemberStatus, Role
 from storage.outbox import enqueue
@@ -56,12 +57,19 @@ class Speaker:
     """Who is writing: the chat identity, the member (if known) and their conversation key."""
 
     identity: Identity
-    key: str
-    channel: str
     language: str
     member: Member | None = None
     # Other members on the same phone (a shared family phone), the speaker included.
     household: tuple[Member, ...] = ()
+
+    @property
+    def key(self) -> str:
+        """Where the conversation is stored: follows the identity once it proves a phone."""
+        return conversation_key(self.identity)
+
+    @property
+    def channel(self) -> str:
+        return self.identity.channel
 
     @property
     def role(self) -> str:

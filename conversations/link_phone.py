@@ -40,7 +40,6 @@ def accept_contact(ctx: Context, turn: Turn) -> None:
     members = tuple(members_on_phone(ctx.session, identity.community_id, phone))
     ctx.speaker.household = members
     ctx.speaker.member = members[0] if len(members) == 1 else None
-    ctx.speaker.key = f"phone:{phone}"
     member = ctx.speaker.member
     if member is not None and member.language:
         ctx.set_language(member.language)

@@ -11,10 +11,10 @@ from storage.members import (
     clean_name,
     find_by_phone_and_name,
     first_name,
-    mask_phone,
 )
 from storage.members import register as register_member
 from storage.models import Member, MemberStatus
+from wlcc.logging import mask_phone
 from wlcc.phones import to_e164
 
 NAME = "registration"

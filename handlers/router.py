@@ -97,9 +97,6 @@ class RouterConfig:
         )
 
 
-speaker_key = conversation_key
-
-
 class Router:
     def __init__(self, db: Database, config: RouterConfig | None = None) -> None:
         self.db = db
@@ -136,7 +133,7 @@ class Router:
             if not claim_for_processing(session, inbound_id, identity.id):
                 session.rollback()
                 return None
-            key = speaker_key(identity)
+            key = conversation_key(identity)
             if key != inbound.speaker_address:
                 self.db.lock(session, key)
             conversation = load_conversation(session, key)
@@ -191,8 +188,6 @@ class Router:
         )
         return Speaker(
             identity=identity,
-            key=speaker_key(identity),
-            channel=identity.channel,
             language=language,
             member=member,
             household=household_members,
@@ -203,7 +198,7 @@ class Router:
 
     def _follow_phone_link(self, session: Session, ctx: Context) -> None:
         """After a Telegram user proved their phone, their conversation moves to the phone key."""
-        new_key = speaker_key(ctx.speaker.identity)
+        new_key = ctx.speaker.key
         if new_key != ctx.conversation.key:
             self.db.lock(session, new_key)
             ctx.conversation = move_conversation(session, ctx.conversation, new_key)

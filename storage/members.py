@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
@@ -221,16 +220,3 @@ class LinkedChannel:
 
 def linked_channels(session: Session, member: Member) -> list[LinkedChannel]:
     return [LinkedChannel(i.channel, i.address) for i in identities_of(session, member)]
-
-
-_DIGITS = re.compile(r"\d")
-
-
-def mask_phone(phone: str | None) -> str:
-    """``+6281234567890`` -> ``+62812****890`` for messages to other people."""
-    if not phone:
-        return "-"
-    digits = _DIGITS.findall(phone)
-    if len(digits) < 8:
-        return phone
-    return f"{phone[:6]}****{phone[-3:]}"

@@ -19,14 +19,7 @@ RULES: dict[str, frozenset[str]] = {
     "safety.receive": frozenset({Role.PROTECTION_OFFICER}),
 }
 
-# Actions that need a known, active member (not a resident or a pending registration).
-MEMBER_ONLY = frozenset({"personal.data", "ledger.view", "meeting.rsvp"})
-
 
 def can(role: str, action: str) -> bool:
     allowed = RULES.get(action)
     return allowed is None or role in allowed
-
-
-def is_privileged(action: str) -> bool:
-    return action in RULES

@@ -8,6 +8,8 @@ tables are emptied and re-seeded before each test.
 
 from __future__ import annotations
 
+import io
+import logging
 import os
 import shutil
 import uuid
@@ -243,3 +245,23 @@ def count_rows(db: Database) -> Callable[[str], int]:
             return int(conn.execute(query).scalar_one())
 
     return count
+
+
+@pytest.fixture
+def log_output(client) -> Iterator[io.StringIO]:
+    """What the app's redacting log handler writes, while the app runs."""
+    handlers = [h for h in logging.getLogger().handlers if getattr(h, "_wlcc", False)]
+    assert handlers, "the app did not install its log handler"
+    handler = handlers[-1]
+    assert isinstance(handler, logging.StreamHandler)
+    buffer = io.StringIO()
+    previous = handler.setStream(buffer)
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.DEBUG)
+    try:
+        yield buffer
+    finally:
+        root.setLevel(level)
+        if previous is not None:
+            handler.setStream(previous)

@@ -7,7 +7,6 @@ Assertions are on what reached the fake Telegram server and on the database, nev
 from __future__ import annotations
 
 import asyncio
-import io
 import json
 import logging
 import re
@@ -481,26 +480,6 @@ def test_telegram_off_without_a_token(make_settings, fake_telegram, count_rows):
     assert response.status_code == 404
     assert fake_telegram.all_calls() == []
     assert_nothing_stored(count_rows)
-
-
-@pytest.fixture
-def log_output(client) -> Iterator[io.StringIO]:
-    """What the app's redacting log handler writes, while the app runs."""
-    handlers = [h for h in logging.getLogger().handlers if getattr(h, "_wlcc", False)]
-    assert handlers, "the app did not install its log handler"
-    handler = handlers[-1]
-    assert isinstance(handler, logging.StreamHandler)
-    buffer = io.StringIO()
-    previous = handler.setStream(buffer)
-    root = logging.getLogger()
-    level = root.level
-    root.setLevel(logging.DEBUG)
-    try:
-        yield buffer
-    finally:
-        root.setLevel(level)
-        if previous is not None:
-            handler.setStream(previous)
 
 
 def test_logs_never_show_the_token_the_secret_or_a_phone_number(

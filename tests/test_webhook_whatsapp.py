@@ -7,10 +7,8 @@ Assertions are on what reached the fake Twilio server and on the database, never
 from __future__ import annotations
 
 import asyncio
-import io
 import logging
 import re
-from collections.abc import Iterator
 from urllib.parse import urlencode
 
 import pytest
@@ -420,26 +418,6 @@ def test_whatsapp_off_without_credentials(missing, make_settings, fake_twilio, c
     assert status.status_code == 404
     assert fake_twilio.all_calls() == []
     assert_nothing_stored(count_rows)
-
-
-@pytest.fixture
-def log_output(client) -> Iterator[io.StringIO]:
-    """What the app's redacting log handler writes, while the app runs."""
-    handlers = [h for h in logging.getLogger().handlers if getattr(h, "_wlcc", False)]
-    assert handlers, "the app did not install its log handler"
-    handler = handlers[-1]
-    assert isinstance(handler, logging.StreamHandler)
-    buffer = io.StringIO()
-    previous = handler.setStream(buffer)
-    root = logging.getLogger()
-    level = root.level
-    root.setLevel(logging.DEBUG)
-    try:
-        yield buffer
-    finally:
-        root.setLevel(level)
-        if previous is not None:
-            handler.setStream(previous)
 
 
 def test_logs_never_show_the_auth_token_or_a_phone_number(
