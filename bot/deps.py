@@ -1,4 +1,8 @@
-"""FastAPI dependencies: what the app built in its lifespan, for the routes."""
+"""FastAPI dependencies: what the app built in its lifespan, for the routes.
+
+They are ``async def`` on purpose: FastAPI runs a plain ``def`` dependency in a worker thread, a
+thread hop per dependency per request for what is an attribute read.
+"""
 
 from __future__ import annotations
 
@@ -11,17 +15,17 @@ from storage.db import Database
 from wlcc.settings import Settings
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_dispatcher(request: Request) -> Dispatcher:
+async def get_dispatcher(request: Request) -> Dispatcher:
     dispatcher: Dispatcher = request.app.state.dispatcher
     return dispatcher
 
 
-def get_database(request: Request) -> Database:
+async def get_database(request: Request) -> Database:
     db: Database = request.app.state.db
     return db
 

@@ -233,7 +233,7 @@ class MediaStore:
 router = APIRouter()
 
 
-def get_media_store(request: Request) -> MediaStore | None:
+async def get_media_store(request: Request) -> MediaStore | None:
     store: MediaStore | None = getattr(request.app.state, "media", None)
     return store
 

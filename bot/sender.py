@@ -17,9 +17,10 @@ of workers sends them through the channels, and a flusher records the outcomes i
   sent, with a note: retrying could send it twice.
 
 Broadcast photos go through ``bot.media`` (fetched once, then served to Twilio and uploaded once
-to Telegram). Telegram sends use the sender's own ``Bot`` on aiohttp (:class:`AiohttpRequest`),
-a quarter of the CPU of the default transport. The clock (``monotonic``, ``now``, ``sleep``)
-and the jitter's random source are injectable, so tests run backoffs and pauses in virtual time.
+to Telegram). Telegram sends use the sender's own ``Bot`` (its own connection pool, so a broadcast
+never holds up the replies) on aiohttp (:class:`bot.telegram_request.AiohttpRequest`). The clock
+(``monotonic``, ``now``, ``sleep``) and the jitter's random source are injectable, so tests run
+backoffs and pauses in virtual time.
 """
 
 from __future__ import annotations
@@ -50,15 +51,14 @@ from telegram.error import (
     NetworkError,
     RetryAfter,
     TelegramError,
-    TimedOut,
 )
-from telegram.request import BaseRequest, RequestData
 from twilio.base.exceptions import TwilioException
 
 from bot.media import MediaInfo, MediaStore, MediaUnavailable
 from bot.messages import Choice, Outbound
 from bot.render import TELEGRAM_TEXT_LIMIT, WHATSAPP_TEXT_LIMIT, numbered_text, split_text
 from bot.telegram import TelegramChannel
+from bot.telegram_request import AiohttpRequest
 from bot.whatsapp import WhatsAppChannel
 from storage.broadcasts import progress_tick
 from storage.db import Database
@@ -335,66 +335,6 @@ def _outbound(job: Job) -> Outbound:
 
 def _utf16(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
-
-
-class AiohttpRequest(BaseRequest):
-    """python-telegram-bot's networking on aiohttp (its documented extension point).
-
-    The default (httpx) costs about four times the CPU per request; the sender makes hundreds
-    of requests a second, and it shares one core with the database work.
-    """
-
-    def __init__(self, pool_size: int, read_timeout: float = 15.0) -> None:
-        self._pool_size = pool_size
-        self._read_timeout = read_timeout
-        self._session: aiohttp.ClientSession | None = None
-
-    @property
-    def read_timeout(self) -> float:
-        return self._read_timeout
-
-    async def initialize(self) -> None:
-        if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=self._pool_size), trust_env=True
-            )
-
-    async def shutdown(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
-
-    async def do_request(
-        self,
-        url: str,
-        method: str,
-        request_data: RequestData | None = None,
-        read_timeout: Any = BaseRequest.DEFAULT_NONE,
-        write_timeout: Any = BaseRequest.DEFAULT_NONE,
-        connect_timeout: Any = BaseRequest.DEFAULT_NONE,
-        pool_timeout: Any = BaseRequest.DEFAULT_NONE,
-    ) -> tuple[int, bytes]:
-        if self._session is None:
-            raise RuntimeError("AiohttpRequest.initialize() was not awaited")
-        fields = request_data.json_parameters if request_data else {}
-        files = request_data.multipart_data if request_data else {}
-        body: aiohttp.FormData | dict[str, str] = fields
-        if files:  # an upload: multipart, as the Bot API wants it
-            body = aiohttp.FormData()
-            for name, value in fields.items():
-                body.add_field(name, value)
-            for name, (filename, content, mime) in files.items():
-                body.add_field(name, content, filename=filename, content_type=mime)
-        read = read_timeout if isinstance(read_timeout, int | float) else self._read_timeout
-        connect = connect_timeout if isinstance(connect_timeout, int | float) else 10.0
-        timeout = aiohttp.ClientTimeout(sock_connect=connect, sock_read=read)
-        try:
-            async with self._session.request(method, url, data=body, timeout=timeout) as answer:
-                return answer.status, await answer.read()
-        except TimeoutError as exc:
-            raise TimedOut from exc
-        except aiohttp.ClientError as exc:
-            raise NetworkError(f"aiohttp: {type(exc).__name__}: {exc}") from exc
 
 
 class TelegramOutlet:

@@ -22,12 +22,12 @@ from telegram import (
 )
 from telegram.constants import ChatType
 from telegram.error import TelegramError
-from telegram.request import HTTPXRequest
 
 from bot.deps import DispatcherDep, SettingsDep
 from bot.http import read_body
 from bot.messages import Inbound, Location, Media, Outbound, SharedContact
 from bot.render import TELEGRAM_TEXT_LIMIT, split_text
+from bot.telegram_request import AiohttpRequest
 from wlcc.formatting import utcnow
 from wlcc.settings import Settings
 
@@ -59,13 +59,13 @@ class TelegramChannel:
         assert settings.telegram_bot_token is not None
         assert settings.telegram_webhook_secret is not None
         self.secret = settings.telegram_webhook_secret.get_secret_value()
-        self._request = HTTPXRequest(connection_pool_size=pool_size, read_timeout=15.0)
+        self._request = AiohttpRequest(pool_size=pool_size, read_timeout=15.0)
         self.bot = Bot(
             settings.telegram_bot_token.get_secret_value(),
             base_url=settings.telegram_api_base_url,
             base_file_url=file_base_url(settings.telegram_api_base_url),
             request=self._request,
-            get_updates_request=HTTPXRequest(),
+            get_updates_request=self._request,  # never polled: updates come by webhook
         )
 
     async def start(self) -> None:
@@ -248,7 +248,7 @@ def _check_message(message: Message) -> None:
 router = APIRouter()
 
 
-def get_telegram(request: Request) -> TelegramChannel:
+async def get_telegram(request: Request) -> TelegramChannel:
     channel: TelegramChannel | None = getattr(request.app.state, "telegram", None)
     if channel is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "the Telegram channel is not configured")

@@ -182,7 +182,7 @@ class WhatsAppChannel:
 router = APIRouter()
 
 
-def get_whatsapp(request: Request) -> WhatsAppChannel:
+async def get_whatsapp(request: Request) -> WhatsAppChannel:
     channel: WhatsAppChannel | None = getattr(request.app.state, "whatsapp", None)
     if channel is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "the WhatsApp channel is not configured")
