@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from dataclasses import fields
 from datetime import UTC, datetime
@@ -9,6 +10,7 @@ from datetime import UTC, datetime
 import pytest
 
 from bot.messages import Inbound, Location, Media, SharedContact, inbound_from_dict, inbound_to_dict
+from bot.telegram_request import AiohttpRequest
 
 FULL = Inbound(
     channel="telegram",
@@ -35,3 +37,30 @@ def test_an_inbound_message_round_trips_through_json(inbound: Inbound) -> None:
     data = json.loads(json.dumps(inbound_to_dict(inbound)))
     assert set(data) == {f.name for f in fields(Inbound)}  # a new field is not forgotten
     assert inbound_from_dict(data) == inbound
+
+
+@pytest.mark.parametrize("proxy", [None, "http://proxy.example:3128"])
+def test_the_telegram_transport_honours_a_proxy_only_when_one_is_set(
+    monkeypatch: pytest.MonkeyPatch, proxy: str | None
+) -> None:
+    for name in (
+        "http_proxy",
+        "https_proxy",
+        "all_proxy",
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "ALL_PROXY",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    if proxy is not None:
+        monkeypatch.setenv("HTTPS_PROXY", proxy)
+
+    async def uses_proxy() -> bool:
+        request = AiohttpRequest(pool_size=1)
+        await request.initialize()
+        try:
+            return request.uses_proxy_settings
+        finally:
+            await request.shutdown()
+
+    assert asyncio.run(uses_proxy()) is (proxy is not None)
