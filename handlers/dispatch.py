@@ -6,14 +6,21 @@ platform gets its 200 at once. The message is then answered in the background: m
 chat strictly one after another, replies sent in that order, the database work in worker
 threads. A message recorded but not answered when the process stopped is answered at the next
 start, and never twice (the router claims it in the same transaction as its answer).
+
+Under load the answers are worked out in batches, one thread hand-off for many messages (each in
+its own transaction), and acknowledgements go first: while webhooks wait to be stored, an answer
+waits to start (at most ``ANSWER_PATIENCE`` each, so answers never stop), so the platforms get
+their 200 fast and the answers trail a burst instead, at the pace the machine allows.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager, suppress
+from dataclasses import dataclass
 from datetime import timedelta
 
 from anyio import CapacityLimiter, to_thread
@@ -26,7 +33,16 @@ from wlcc.formatting import utcnow
 log = logging.getLogger(__name__)
 
 Sender = Callable[[Inbound, list[Outbound]], Awaitable[None]]
-BATCH_LIMIT = 256
+BATCH_LIMIT = 256  # webhooks stored in one commit
+ANSWER_BATCH_LIMIT = 4  # messages worked out in one thread hand-off
+ANSWER_PATIENCE = 0.05  # seconds an answer waits for pending acknowledgements, at most
+
+
+@dataclass(slots=True)
+class _Work:
+    inbound_id: int
+    inbound: Inbound
+    done: asyncio.Future[list[Outbound] | None]
 
 
 class KeyedLocks:
@@ -72,17 +88,27 @@ class Dispatcher:
         # Database work runs in threads; SQLite has one writer anyway, so one thread answers
         # (more only add lock contention), while PostgreSQL answers several chats at once.
         self._limiter: CapacityLimiter | None = None
-        # Recording has a thread of its own so acknowledgements never queue behind answers.
+        self._slots: asyncio.Semaphore | None = None  # batches being worked out at once
+        self._work: list[_Work] = []  # messages waiting for a batch
+        self._work_waiting = asyncio.Event()
+        self._batcher: asyncio.Task[None] | None = None
+        # Recording has a thread of its own so acknowledgements never queue behind answers,
+        # and answers hold back while webhooks wait for it (set: none waiting).
         self._record_limiter: CapacityLimiter | None = None
+        self._acks_done = threading.Event()
+        self._acks_done.set()
 
     # --- life cycle ---
     async def start(self, senders: Mapping[str, Sender] | None = None) -> None:
         """Start recording; answer what an earlier run recorded but did not answer."""
         self._senders = dict(senders or {})
-        self._limiter = CapacityLimiter(1 if self.router.db.is_sqlite else 8)
+        threads = 1 if self.router.db.is_sqlite else 8
+        self._limiter = CapacityLimiter(threads)
+        self._slots = asyncio.Semaphore(threads)
         self._record_limiter = CapacityLimiter(1)
         self._queue = asyncio.Queue()
         self._writer = asyncio.create_task(self._write_batches(), name="inbox-writer")
+        self._batcher = asyncio.create_task(self._answer_batches(), name="inbox-answerer")
         if self.answer_here:
             left = await self.recover(older_than=timedelta(0))
             if left:
@@ -92,11 +118,12 @@ class Dispatcher:
         """Finish what is in hand (within ``grace`` seconds); the rest waits for a restart."""
         with suppress(TimeoutError):
             await asyncio.wait_for(self.idle(), grace)
-        if self._writer is not None:
-            self._writer.cancel()
-            with suppress(asyncio.CancelledError):
-                await self._writer
-            self._writer = None
+        for loop_task in (self._writer, self._batcher):
+            if loop_task is not None:
+                loop_task.cancel()
+                with suppress(asyncio.CancelledError):
+                    await loop_task
+        self._writer = self._batcher = None
         for task in list(self._tasks):
             task.cancel()
 
@@ -146,6 +173,7 @@ class Dispatcher:
             return replies is not None
         future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
         self._idle.clear()
+        self._acks_done.clear()
         self._queue.put_nowait((inbound, send, future))
         return await future
 
@@ -170,6 +198,9 @@ class Dispatcher:
                 self._writing = 0
                 self._maybe_idle()
                 continue
+            finally:
+                if self._queue.empty():
+                    self._acks_done.set()
             self._writing = 0
             for (inbound, send, future), inbound_id in zip(batch, ids, strict=True):
                 if inbound_id is not None and self.answer_here:
@@ -202,9 +233,7 @@ class Dispatcher:
     async def _answer(self, inbound_id: int, inbound: Inbound, send: Sender | None) -> None:
         async with self.locks.hold(inbound.speaker_address):
             try:
-                replies = await to_thread.run_sync(
-                    self.router.process, inbound_id, inbound, limiter=self._limiter
-                )
+                replies = await self._work_out(inbound_id, inbound)
                 if replies and send is not None:
                     await send(inbound, replies)
                 elif replies:
@@ -213,3 +242,63 @@ class Dispatcher:
                 log.exception("answering a %s message failed", inbound.channel)
             finally:
                 self._in_hand.discard(inbound_id)
+
+    async def _work_out(self, inbound_id: int, inbound: Inbound) -> list[Outbound] | None:
+        """The router's answer, worked out in the next batch."""
+        done: asyncio.Future[list[Outbound] | None] = asyncio.get_running_loop().create_future()
+        self._work.append(_Work(inbound_id, inbound, done))
+        self._work_waiting.set()
+        return await done
+
+    async def _answer_batches(self) -> None:
+        """Hand the waiting messages to the threads in batches, as threads come free."""
+        assert self._slots is not None
+        while True:
+            await self._work_waiting.wait()
+            await self._slots.acquire()
+            batch, self._work = self._work[:ANSWER_BATCH_LIMIT], self._work[ANSWER_BATCH_LIMIT:]
+            if not self._work:
+                self._work_waiting.clear()
+            if not batch:
+                self._slots.release()
+                continue
+            task = asyncio.create_task(self._run_batch(batch))
+            self._tasks.add(task)
+            task.add_done_callback(self._done)
+
+    async def _run_batch(self, batch: list[_Work]) -> None:
+        assert self._slots is not None
+        try:
+            items = [(w.inbound_id, w.inbound) for w in batch]
+            results = await to_thread.run_sync(self._process_many, items, limiter=self._limiter)
+        except asyncio.CancelledError:  # stopping: the messages are answered at the next start
+            for work in batch:
+                work.done.cancel()
+            raise
+        except Exception as exc:
+            for work in batch:
+                if not work.done.done():
+                    work.done.set_exception(exc)
+            return
+        finally:
+            self._slots.release()
+        for work, result in zip(batch, results, strict=True):
+            if work.done.done():
+                continue
+            if isinstance(result, BaseException):
+                work.done.set_exception(result)
+            else:
+                work.done.set_result(result)
+
+    def _process_many(
+        self, items: list[tuple[int, Inbound]]
+    ) -> list[list[Outbound] | BaseException | None]:
+        """In a worker thread: each message in its own transaction, one after another."""
+        results: list[list[Outbound] | BaseException | None] = []
+        for inbound_id, inbound in items:
+            self._acks_done.wait(ANSWER_PATIENCE)  # acknowledgements go first
+            try:
+                results.append(self.router.process(inbound_id, inbound))
+            except Exception as exc:
+                results.append(exc)
+        return results

@@ -55,8 +55,10 @@ _SPACE = re.compile(r"\s+")
 _NUMBER = re.compile(r"^(?:no|nomor|pilih|pilihan|number)?\s*(\d{1,3})$")
 
 
+@lru_cache(maxsize=1024)
 def normalize(text: str) -> str:
-    """Lower case, accents and punctuation removed, spaces folded."""
+    """Lower case, accents and punctuation removed, spaces folded (cached: menu labels and
+    keywords are normalised again at every message)."""
     text = unicodedata.normalize("NFKD", text)
     text = "".join(c for c in text if not unicodedata.combining(c))
     text = _NON_WORD.sub(" ", text.lower())

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, select
 
 from storage.models import DEFAULT_COMMUNITY_SLUG, Community, Identity
 from wlcc.formatting import utcnow
 
 TOUCH_PRECISION = timedelta(minutes=1)
+# Built once: every message looks its chat up; building the statement costs more than running it.
+_BY_ADDRESS = select(Identity).where(
+    Identity.channel == bindparam("channel"), Identity.address == bindparam("address")
+)
 
 
 class CommunityMissing(RuntimeError):
@@ -37,9 +42,7 @@ def touch_identity(
     now: datetime | None = None,
 ) -> Identity:
     """The identity for a chat address, created on first contact; records the last message time."""
-    identity = session.exec(
-        select(Identity).where(Identity.channel == channel, Identity.address == address)
-    ).first()
+    identity = session.exec(_BY_ADDRESS, params={"channel": channel, "address": address}).first()
     now = now or utcnow()
     if identity is None:
         community = default_community(session)

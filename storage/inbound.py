@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, update
+from sqlalchemy import bindparam, delete, update
 from sqlmodel import Session, col, select
 
 from storage.models import InboundMessage
-from storage.ops import insert_ignore
+from storage.ops import insert_ignore, insert_ignore_many
 from wlcc.formatting import utcnow
 
 
@@ -22,6 +22,18 @@ class NewInbound:
     kind: str
     received_at: datetime
     payload: dict[str, Any] | None = None
+
+
+def _row(
+    channel: str, platform_id: str, kind: str, received_at: datetime | None, payload: Any
+) -> dict[str, Any]:
+    return {
+        "channel": channel,
+        "platform_id": platform_id[:128],
+        "kind": kind,
+        "received_at": received_at or utcnow(),
+        "payload": payload,
+    }
 
 
 def record_inbound(
@@ -35,41 +47,33 @@ def record_inbound(
 ) -> int | None:
     """Store the message; None means the platform already delivered it (a retry)."""
     return insert_ignore(
-        session,
-        InboundMessage,
-        {
-            "channel": channel,
-            "platform_id": platform_id[:128],
-            "kind": kind,
-            "received_at": received_at or utcnow(),
-            "payload": payload,
-        },
+        session, InboundMessage, _row(channel, platform_id, kind, received_at, payload)
     )
 
 
 def record_many(session: Session, items: Sequence[NewInbound]) -> list[int | None]:
-    """Record a batch in one transaction (one commit for many webhooks)."""
-    return [
-        record_inbound(
-            session,
-            channel=item.channel,
-            platform_id=item.platform_id,
-            kind=item.kind,
-            received_at=item.received_at,
-            payload=item.payload,
-        )
+    """Record a batch with one statement in one transaction (one commit for many webhooks);
+    for each item its id, or None for a platform retry (or a repeat within the batch)."""
+    rows = [
+        _row(item.channel, item.platform_id, item.kind, item.received_at, item.payload)
         for item in items
     ]
+    return insert_ignore_many(session, InboundMessage, rows, key=("channel", "platform_id"))
+
+
+_TABLE = InboundMessage.__table__  # type: ignore[attr-defined]
+_CLAIM = (
+    update(_TABLE)
+    .where(_TABLE.c.id == bindparam("inbound_id"), _TABLE.c.processed_at.is_(None))
+    .values(processed_at=bindparam("now"), payload=None, identity_id=bindparam("identity_id"))
+)
 
 
 def claim_for_processing(session: Session, inbound_id: int, identity_id: int) -> bool:
     """Mark a recorded message processed (inside the turn's transaction); False if it already
     was, e.g. by another instance recovering it at the same moment."""
-    table = InboundMessage.__table__  # type: ignore[attr-defined]
     result = session.connection().execute(
-        update(table)
-        .where(table.c.id == inbound_id, table.c.processed_at.is_(None))
-        .values(processed_at=utcnow(), payload=None, identity_id=identity_id)
+        _CLAIM, {"inbound_id": inbound_id, "identity_id": identity_id, "now": utcnow()}
     )
     return bool(result.rowcount)
 

@@ -368,3 +368,37 @@ def test_dispatcher_answers_what_an_earlier_run_recorded(db: Database) -> None:
     assert sent[0][0].text.startswith("Halo!")
     asyncio.run(run_once())  # a second start finds nothing left to answer
     assert len(sent) == 1
+
+
+class _FailingRouter(Router):
+    """A router whose database work fails for one message (the database went away mid-batch)."""
+
+    def process(self, inbound_id: int, inbound: Inbound) -> list[Outbound] | None:
+        if inbound.text == "fails":
+            raise RuntimeError("the database went away")
+        return super().process(inbound_id, inbound)
+
+
+def test_a_message_that_fails_does_not_hold_up_the_others_in_its_batch(
+    db: Database, caplog: pytest.LogCaptureFixture
+) -> None:
+    dispatcher = Dispatcher(_FailingRouter(db))
+    sent: list[str] = []
+
+    async def send(inbound: Inbound, replies: list[Outbound]) -> None:
+        sent.append(inbound.address)
+
+    phones = [f"+62812000001{i:02d}" for i in range(12)]
+    inbounds = [message("fails" if i == 5 else "halo", phone=p) for i, p in enumerate(phones)]
+
+    async def main() -> None:
+        await dispatcher.start({"whatsapp": send})
+        # Recorded together, answered in batches; the sixth fails inside its batch.
+        assert all(await asyncio.gather(*(dispatcher.process(i, send) for i in inbounds)))
+        await asyncio.wait_for(dispatcher.idle(), 30)
+        await dispatcher.stop()
+
+    asyncio.run(main())
+    assert sorted(sent) == sorted(p for i, p in enumerate(phones) if i != 5)
+    assert "answering a whatsapp message failed" in caplog.text
+    assert len(dispatcher.locks) == 0
