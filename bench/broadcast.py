@@ -42,6 +42,8 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any, ClassVar
 
+from bench.scratch import scratch_database
+
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
@@ -389,12 +391,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--database-url",
         default=None,
-        help="an empty, migratable database (default: SQLite in a temp dir)",
+        help="a PostgreSQL server to run on, in a schema of its own (default: SQLite)",
     )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     workdir = tempfile.mkdtemp(prefix="wlcc-bench-")
-    url = args.database_url or f"sqlite:///{Path(workdir) / 'bench.db'}"
+    try:
+        with scratch_database(args.database_url, Path(workdir)) as url:
+            return run(args, url)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def run(args: argparse.Namespace, url: str) -> int:
     started = time.monotonic()
     prepare(url, args.recipients)
     print(
@@ -447,7 +456,6 @@ def main(argv: list[str] | None = None) -> int:
         fast.close()
 
     print(f"\n(c) peak RSS of the sender's process: {peak_rss_mb():.0f} MB (target <= 250)")
-    shutil.rmtree(workdir, ignore_errors=True)
     return 0
 
 

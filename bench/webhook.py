@@ -44,6 +44,8 @@ from typing import Any
 
 import httpx
 
+from bench.scratch import scratch_database
+
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "123456:ABC-DEF1234ghIkl-zyx57W2v1u123ew11"  # the Bot API docs' example token
 SECRET = "bench_secret-0123456789abcdef"
@@ -458,7 +460,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--keep", action="store_true", help="keep the temp dir (logs, db)")
     parser.add_argument(
         "--database-url",
-        help="run the app on this database (e.g. a PostgreSQL URL; its tables are reset)",
+        help="run the app on this PostgreSQL server (in a schema of its own, dropped after)",
     )
     parser.add_argument(
         "--inbox-worker",
@@ -488,10 +490,22 @@ def _run(coro: Coroutine[Any, Any, TargetResult]) -> TargetResult:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    py = sys.executable
     tmp = Path(tempfile.mkdtemp(prefix="wlcc-bench-"))
+    try:
+        with scratch_database(args.database_url, tmp, keep=args.keep) as database_url:
+            return run(args, tmp, database_url)
+    finally:
+        if args.keep:
+            print(f"kept {tmp} (app.log, bare.log, fake.log, bench.db)")
+        else:
+            for path in sorted(tmp.rglob("*"), reverse=True):
+                path.rmdir() if path.is_dir() else path.unlink()
+            tmp.rmdir()
+
+
+def run(args: argparse.Namespace, tmp: Path, database_url: str) -> int:
+    py = sys.executable
     fake_port, bare_port, app_port = free_port(), free_port(), free_port()
-    database_url = args.database_url or f"sqlite:///{tmp / 'bench.db'}"
     app_env = clean_env(
         DATABASE_URL=database_url,
         TELEGRAM_BOT_TOKEN=TOKEN,
@@ -568,12 +582,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             worker.wait(timeout=15)
         for server in reversed(servers):
             server.stop()
-        if args.keep:
-            print(f"kept {tmp} (app.log, bare.log, fake.log, bench.db)")
-        else:
-            for path in sorted(tmp.rglob("*"), reverse=True):
-                path.rmdir() if path.is_dir() else path.unlink()
-            tmp.rmdir()
     report(bare_result, app_result, args)
     return 0
 
