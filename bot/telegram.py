@@ -21,7 +21,7 @@ from telegram import (
     Update,
 )
 from telegram.constants import ChatType
-from telegram.error import TelegramError
+from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError
 
 from bot.deps import DispatcherDep, SettingsDep
 from bot.http import read_body
@@ -197,13 +197,24 @@ class TelegramChannel:
             rows.append([InlineKeyboardButton(choice.label, callback_data=data)])
         return InlineKeyboardMarkup(rows)
 
-    async def send_replies(self, inbound: Inbound, replies: list[Outbound]) -> None:
-        for reply in replies:
+    async def send_replies(self, inbound: Inbound, replies: list[Outbound]) -> list[Outbound]:
+        """Send in order; the replies left over when Telegram failed for a passing reason
+        (its servers, the network, flood control), for the outbox to retry. A refusal for good
+        (the bot blocked, a bad request) is logged and nothing is left over."""
+        for i, reply in enumerate(replies):
             try:
                 await self.send(inbound.address, reply)
             except TelegramError as exc:
-                log.warning("telegram reply to chat failed: %s", exc)
-                return
+                if type(exc) is TelegramError:  # the answer was not JSON, after a 2xx: sent
+                    continue
+                passing = isinstance(exc, RetryAfter) or (
+                    isinstance(exc, NetworkError) and not isinstance(exc, BadRequest)
+                )
+                log.warning(
+                    "telegram reply to chat failed%s: %s", " (will retry)" if passing else "", exc
+                )
+                return replies[i:] if passing else []
+        return []
 
 
 # PTB does not check the JSON types of an update; a forged or broken one must not get further.

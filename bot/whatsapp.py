@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import parse_qsl
 
+import aiohttp
 from anyio import to_thread
 from fastapi import APIRouter, Depends, HTTPException, Request, status
 from fastapi.responses import Response
@@ -163,18 +164,26 @@ class WhatsAppChannel:
             sent.append(SentMessage(result.sid, result.status))
         return sent
 
-    async def send_replies(self, inbound: Inbound, replies: list[Outbound]) -> None:
-        for reply in replies:
+    async def send_replies(self, inbound: Inbound, replies: list[Outbound]) -> list[Outbound]:
+        """Send in order; the replies left over when Twilio failed for a passing reason (its
+        servers, the network, rate limits, our credentials), for the outbox to retry. A refusal
+        for good (a number that cannot get WhatsApp, a bad request) is logged; nothing is left."""
+        for i, reply in enumerate(replies):
             try:
                 await self.send(inbound.address, reply)
             except TwilioRestException as exc:
+                passing = exc.status >= 500 or exc.status in (401, 403, 429)
                 log.warning(
-                    "whatsapp reply failed: Twilio error %s (HTTP %s)", exc.code, exc.status
+                    "whatsapp reply failed%s: Twilio error %s (HTTP %s)",
+                    " (will retry)" if passing else "",
+                    exc.code,
+                    exc.status,
                 )
-                return
-            except (TwilioException, OSError) as exc:
-                log.warning("whatsapp reply failed: %s", type(exc).__name__)
-                return
+                return replies[i:] if passing else []
+            except (TwilioException, OSError, aiohttp.ClientError) as exc:
+                log.warning("whatsapp reply failed (will retry): %s", type(exc).__name__)
+                return replies[i:]
+        return []
 
 
 # --- webhook ---

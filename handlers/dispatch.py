@@ -5,7 +5,9 @@ one commit, so a burst costs few disk syncs) and returns as soon as it is safely
 platform gets its 200 at once. The message is then answered in the background: messages of one
 chat strictly one after another, replies sent in that order, the database work in worker
 threads. A message recorded but not answered when the process stopped is answered at the next
-start, and never twice (the router claims it in the same transaction as its answer).
+start, and never twice (the router claims it in the same transaction as its answer). Replies
+the platform refused for a passing reason (5xx, flood control, the network) go to the outbox,
+which retries them with its backoff and rate limits.
 
 Under load the answers are worked out in batches, one thread hand-off for many messages (each in
 its own transaction), and acknowledgements go first: while webhooks wait to be stored, an answer
@@ -32,7 +34,8 @@ from wlcc.formatting import utcnow
 
 log = logging.getLogger(__name__)
 
-Sender = Callable[[Inbound, list[Outbound]], Awaitable[None]]
+# Sends the replies to a message in order; returns those left unsent by a passing failure.
+Sender = Callable[[Inbound, list[Outbound]], Awaitable[list[Outbound] | None]]
 BATCH_LIMIT = 256  # webhooks stored in one commit
 ANSWER_BATCH_LIMIT = 4  # messages worked out in one thread hand-off
 ANSWER_PATIENCE = 0.05  # seconds an answer waits for pending acknowledgements, at most
@@ -171,7 +174,7 @@ class Dispatcher:
         if self._queue is None:
             replies = await to_thread.run_sync(self.router.handle, inbound)
             if replies:
-                await send(inbound, replies)
+                await send(inbound, replies)  # no inbox, no retry: the simulator's way
             return replies is not None
         future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
         self._idle.clear()
@@ -237,7 +240,10 @@ class Dispatcher:
             try:
                 replies = await self._work_out(inbound_id, inbound)
                 if replies and send is not None:
-                    await send(inbound, replies)
+                    unsent = await send(inbound, replies)
+                    if unsent:
+                        planned = await to_thread.run_sync(self.router.defer, inbound_id, unsent)
+                        log.info("%d %s reply(ies) left to the outbox", planned, inbound.channel)
                 elif replies:
                     log.warning("no %s channel to send a recovered answer", inbound.channel)
             except Exception:

@@ -35,7 +35,8 @@ from storage.identities import touch_identity
 from storage.inbound import claim_for_processing, record_inbound
 from storage.members import first_name, members_on_phone
 from storage.models import Conversation, Identity, Member
-from wlcc.formatting import DEFAULT_ZONE
+from storage.outbox import defer_replies
+from wlcc.formatting import DEFAULT_ZONE, utcnow
 from wlcc.i18n import DEFAULT_LANGUAGE
 from wlcc.settings import Settings
 
@@ -117,6 +118,15 @@ class Router:
             log.info("duplicate %s message ignored", inbound.channel)
             return None
         return self.process(inbound_id, inbound)
+
+    def defer(self, inbound_id: int, replies: list[Outbound]) -> int:
+        """Replies the channel could not send just now go to the outbox, which retries them."""
+        items = [
+            (r.text, [(c.payload, c.label) for c in r.choices], [m.ref for m in r.media])
+            for r in replies
+        ]
+        with self.db.transaction() as session:
+            return defer_replies(session, inbound_id, items, utcnow())
 
     def process(self, inbound_id: int, inbound: Inbound) -> list[Outbound] | None:
         """Answer a recorded message, once: None when it was already processed."""

@@ -33,6 +33,7 @@ from storage.models import (
     Broadcast,
     BroadcastStatus,
     Identity,
+    InboundMessage,
     Member,
     OutboxMessage,
     OutboxPriority,
@@ -47,6 +48,11 @@ TELEGRAM = "telegram"
 WHATSAPP = "whatsapp"
 WHATSAPP_WINDOW = timedelta(hours=24)
 MEDIA_PREFIX = "media:"  # an outbox media entry naming a MediaFile row: "media:12"
+# An answer to the person's own message whose direct send failed for a passing reason: the
+# outbox retries it. Answers are not notices, so BERHENTI does not hold them back.
+REPLY_KIND = "reply"
+ANSWER_KINDS = frozenset({REPLY_KIND})
+REPLY_RETRY_AFTER = timedelta(seconds=5)  # the platform just failed: give it a moment
 
 # Status order for delivery reports: a report never moves a row to a lower rank. "failed" and
 # "undelivered" rank with "delivered": whichever final answer came first stands.
@@ -184,6 +190,43 @@ def enqueue(
             now=utcnow(),
         ),
     )
+
+
+def defer_replies(
+    session: Session,
+    inbound_id: int,
+    replies: Sequence[tuple[str, Sequence[tuple[str, str]], Sequence[str]]],
+    now: datetime,
+) -> int:
+    """Hand the unsent answers to a recorded message to the outbox, to the chat it came from:
+    ``(text, choices, media)`` each, in order. Returns how many were planned (a second call for
+    the same message plans nothing). Only photos of the media store (``media:<id>``) go along;
+    a platform's own file reference may have expired by the retry."""
+    found = session.execute(
+        select(col(Identity.id), col(Identity.community_id))
+        .join(InboundMessage, col(InboundMessage.identity_id) == col(Identity.id))
+        .where(col(InboundMessage.id) == inbound_id)
+    ).first()
+    if found is None:
+        return 0
+    identity_id, community_id = found
+    planned = 0
+    for i, (text, choices, media) in enumerate(replies):
+        new = enqueue(
+            session,
+            key=f"reply:{inbound_id}:{i}",
+            kind=REPLY_KIND,
+            community_id=community_id,
+            identity_id=identity_id,
+            text=text,
+            choices=choices,
+            media=[ref for ref in media if ref.startswith(MEDIA_PREFIX)],
+            # One after another, in order: the sender keeps a recipient's rows in sequence.
+            not_before=now + REPLY_RETRY_AFTER,
+            priority=OutboxPriority.URGENT,
+        )
+        planned += new is not None
+    return planned
 
 
 @dataclass(frozen=True, slots=True)
@@ -558,7 +601,7 @@ def _identity_decision(
 ) -> Target | Skip:
     if identity is None:
         return Skip(Reason.NO_CHANNEL, "the chat identity no longer exists")
-    if identity.opted_out:
+    if identity.opted_out and row.kind not in ANSWER_KINDS:
         return Skip(Reason.OPTED_OUT, "this chat said BERHENTI")
     if identity.unreachable:
         return Skip(Reason.UNREACHABLE, f"the {identity.channel} chat cannot be reached")

@@ -1,0 +1,121 @@
+"""A reply the platform refuses for a passing reason is not lost: the outbox retries it.
+
+The app answers directly; when Telegram or Twilio fails (5xx, flood control, the network), the
+unsent replies of that message go to the outbox as ``reply`` rows to the same chat, and the
+sender (drained here, with virtual time) delivers them in order. A refusal for good (the bot
+blocked, a number without WhatsApp) is not retried.
+"""
+
+from __future__ import annotations
+
+import pytest
+from sqlmodel import select
+
+from storage.models import OutboxMessage
+from storage.outbox import REPLY_KIND
+from tests.fakes.telegram_updates import SITI
+from tests.outbox_support import FAST, FakeClock, drain
+from wlcc.i18n import gettext
+
+CHAT = SITI.id
+PHONE = "+6281234567890"
+WA_TO = f"whatsapp:{PHONE}"
+
+
+def t(key: str, **kwargs: object) -> str:
+    return gettext("id", key, **kwargs)
+
+
+@pytest.fixture
+def settings(make_settings):
+    """The app without its background sender: the test drains the outbox itself."""
+    return make_settings(wlcc_sender_enabled=False)
+
+
+def replies_waiting(db) -> list[OutboxMessage]:
+    with db.transaction() as session:
+        query = select(OutboxMessage).where(OutboxMessage.kind == REPLY_KIND)
+        return list(session.exec(query.order_by(OutboxMessage.id)))  # type: ignore[arg-type]
+
+
+def send_the_outbox(db, settings) -> None:
+    drain(db, settings, clock=FakeClock(), **FAST)
+
+
+@pytest.mark.parametrize("status", [500, 502, 429], ids=["server_error", "bad_gateway", "flood"])
+def test_a_telegram_reply_that_failed_for_a_while_arrives_later_in_order(
+    status, db, settings, telegram, fake_telegram
+):
+    fake_telegram.fail_next(status, method="sendMessage", times=1, retry_after=1)
+
+    assert telegram.say("halo").status_code == 200
+
+    assert fake_telegram.texts(CHAT) == []  # the welcome failed, so the menu was held back
+    waiting = replies_waiting(db)
+    assert [r.text for r in waiting] == [t("welcome"), t("menu.header")]
+    assert all(r.identity_id is not None and r.status == "pending" for r in waiting)
+    assert waiting[1].choices  # the menu keeps its buttons
+
+    send_the_outbox(db, settings)
+
+    assert fake_telegram.texts(CHAT) == [t("welcome"), t("menu.header")]
+    menu = fake_telegram.sent(CHAT)[-1]
+    assert "BANTUAN" in [b["callback_data"] for b in menu.buttons]
+    assert [r.status for r in replies_waiting(db)] == ["sent", "sent"]
+
+
+@pytest.mark.parametrize("status", [403, 400], ids=["blocked", "chat_not_found"])
+def test_a_telegram_reply_refused_for_good_is_not_retried(
+    status, db, settings, telegram, fake_telegram
+):
+    fake_telegram.fail_next(status, method="sendMessage", times=1)
+
+    assert telegram.say("halo").status_code == 200
+
+    assert replies_waiting(db) == []
+    assert fake_telegram.calls("sendMessage", ok=False)[0].status == status
+
+
+def test_a_whatsapp_reply_that_failed_for_a_while_arrives_later(
+    db, settings, whatsapp, fake_twilio
+):
+    fake_twilio.fail_next(503, times=1)
+
+    assert whatsapp.say("MENU", phone=PHONE).status_code == 200
+
+    assert fake_twilio.bodies(WA_TO) == []
+    waiting = replies_waiting(db)
+    assert len(waiting) == 1 and waiting[0].text == t("menu.header")
+
+    send_the_outbox(db, settings)
+
+    delivered = fake_twilio.bodies(WA_TO)
+    assert len(delivered) == 1
+    assert delivered[0].startswith(t("menu.header")) and "1." in delivered[0]  # numbered list
+
+
+def test_a_whatsapp_reply_to_a_number_without_whatsapp_is_not_retried(
+    db, settings, whatsapp, fake_twilio
+):
+    fake_twilio.fail_next(400, code=63003, times=1)
+
+    assert whatsapp.say("MENU", phone=PHONE).status_code == 200
+
+    assert replies_waiting(db) == []
+
+
+def test_an_answer_is_retried_even_to_a_chat_that_said_berhenti(
+    db, settings, whatsapp, fake_twilio
+):
+    """BERHENTI stops notices, not the answers to her own messages."""
+    whatsapp.say("MENU", phone=PHONE)
+    fake_twilio.fail_next(500, times=1)
+
+    whatsapp.say("BERHENTI", phone=PHONE)
+    waiting = replies_waiting(db)
+    assert len(waiting) == 1
+
+    send_the_outbox(db, settings)
+
+    assert [r.status for r in replies_waiting(db)] == ["sent"]
+    assert fake_twilio.bodies(WA_TO)[-1] == waiting[0].text
