@@ -12,19 +12,29 @@ from apscheduler.triggers.cron import CronTrigger
 from storage.conversations import purge_idle_conversations
 from storage.db import Database
 from storage.inbound import purge_inbound
+from storage.outbox import purge_outbox
 from wlcc.settings import Settings
 
 log = logging.getLogger(__name__)
 
+IDLE_CONVERSATION_RETENTION = timedelta(days=30)
+
 
 def housekeeping(db: Database, settings: Settings) -> dict[str, int]:
-    """Forget what is no longer needed: old dedupe records and long-idle conversations."""
+    """Forget what is no longer needed: old dedupe records, long-idle conversations and
+    finished outbox messages."""
     with db.transaction() as session:
         inbound = purge_inbound(session, settings.wlcc_inbound_retention_days)
-        idle = purge_idle_conversations(session, timedelta(days=30))
-    if inbound or idle:
-        log.info("housekeeping removed %d inbound records, %d idle conversations", inbound, idle)
-    return {"inbound": inbound, "conversations": idle}
+        idle = purge_idle_conversations(session, IDLE_CONVERSATION_RETENTION)
+        outbox = purge_outbox(session, settings.wlcc_outbox_retention_days)
+    if inbound or idle or outbox:
+        log.info(
+            "housekeeping removed %d inbound records, %d idle conversations, %d outbox messages",
+            inbound,
+            idle,
+            outbox,
+        )
+    return {"inbound": inbound, "conversations": idle, "outbox": outbox}
 
 
 def build_scheduler(db: Database, settings: Settings) -> AsyncIOScheduler:

@@ -930,6 +930,31 @@ def apply_delivery_status(
 
 
 # Twilio codes that mean the person cannot be reached on WhatsApp with this number.
+FINISHED = (
+    OutboxStatus.SENT,
+    OutboxStatus.DELIVERED,
+    OutboxStatus.READ,
+    OutboxStatus.FAILED,
+    OutboxStatus.SKIPPED,
+)
+
+
+def purge_outbox(session: Session, older_than_days: int, now: datetime | None = None) -> int:
+    """Forget finished messages last touched more than ``older_than_days`` ago (their texts are
+    personal data); pending ones, and every row of a broadcast still sending, stay."""
+    cutoff = (now or utcnow()) - timedelta(days=older_than_days)
+    table = _table()
+    sending = select(col(Broadcast.id)).where(col(Broadcast.status) == BroadcastStatus.SENDING)
+    result = session.execute(
+        delete(table).where(
+            table.c.status.in_(FINISHED),
+            table.c.updated_at < cutoff,
+            or_(table.c.broadcast_id.is_(None), table.c.broadcast_id.not_in(sending)),
+        )
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
 UNREACHABLE_TWILIO_CODES = frozenset({"21610", "63003", "63024", "21614", "21211"})
 
 

@@ -40,6 +40,7 @@ class Settings(BaseSettings):
     wlcc_default_language: str = "id"
     wlcc_log_level: str = "INFO"
     wlcc_inbound_retention_days: int = Field(default=90, ge=1)
+    wlcc_outbox_retention_days: int = Field(default=180, ge=7)  # finished outbox rows
     wlcc_scheduler_enabled: bool = True
     # Answer inbound messages in a separate `wlcc worker` process instead of in the app: the
     # webhooks then only record (fastest acknowledgement); run exactly one such worker.

@@ -1,0 +1,98 @@
+"""The nightly housekeeping job forgets what is no longer needed, and nothing else."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import update
+from sqlmodel import select
+
+from scheduler import build_scheduler, housekeeping
+from storage.identities import default_community, touch_identity
+from storage.inbound import claim_for_processing, record_inbound
+from storage.models import (
+    Broadcast,
+    BroadcastStatus,
+    Conversation,
+    InboundMessage,
+    OutboxMessage,
+    OutboxStatus,
+)
+from storage.outbox import enqueue
+from wlcc.formatting import utcnow
+
+DAY = timedelta(days=1)
+
+
+def test_housekeeping_forgets_old_records_and_keeps_what_is_still_needed(db, settings):
+    now = utcnow()
+    with db.transaction() as session:
+        community_id = default_community(session).id
+        identity = touch_identity(session, channel="telegram", address="5001", now=now)
+        assert community_id is not None and identity.id is not None
+
+        def inbound(name: str, age: timedelta, processed: bool) -> None:
+            inbound_id = record_inbound(
+                session, channel="telegram", platform_id=name, kind="text", received_at=now - age
+            )
+            assert inbound_id is not None and identity.id is not None
+            if processed:
+                claim_for_processing(session, inbound_id, identity.id)
+
+        inbound("old-answered", 91 * DAY, processed=True)
+        inbound("old-unanswered", 91 * DAY, processed=False)  # still to be answered: kept
+        inbound("recent", 10 * DAY, processed=True)
+
+        session.add(Conversation(key="idle", data={}, choices=[], updated_at=now - 31 * DAY))
+        session.add(Conversation(key="recent", data={}, choices=[], updated_at=now - DAY))
+
+        sending = Broadcast(community_id=community_id, text="x", status=BroadcastStatus.SENDING)
+        done = Broadcast(community_id=community_id, text="y", status=BroadcastStatus.DONE)
+        session.add_all([sending, done])
+        session.flush()
+
+        def outbox(key: str, status: str, age: timedelta, broadcast: Broadcast | None = None):
+            enqueue(
+                session,
+                key=key,
+                kind="broadcast" if broadcast else "reply",
+                community_id=community_id,
+                identity_id=identity.id,
+                text=key,
+                broadcast_id=broadcast.id if broadcast else None,
+            )
+            session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.key == key)  # type: ignore[arg-type]
+                .values(status=status, updated_at=now - age)
+            )
+
+        outbox("old-sent", OutboxStatus.SENT, 181 * DAY)
+        outbox("old-failed-of-a-finished-broadcast", OutboxStatus.FAILED, 181 * DAY, done)
+        outbox("old-skipped", OutboxStatus.SKIPPED, 200 * DAY)
+        outbox("old-pending", OutboxStatus.PENDING, 181 * DAY)  # not sent yet: kept
+        outbox("old-of-a-broadcast-still-sending", OutboxStatus.SENT, 181 * DAY, sending)
+        outbox("recent-delivered", OutboxStatus.DELIVERED, 179 * DAY)
+
+    removed = housekeeping(db, settings)
+
+    assert removed == {"inbound": 1, "conversations": 1, "outbox": 3}
+    with db.transaction() as session:
+        assert sorted(session.exec(select(InboundMessage.platform_id))) == [
+            "old-unanswered",
+            "recent",
+        ]
+        assert list(session.exec(select(Conversation.key))) == ["recent"]
+        assert sorted(session.exec(select(OutboxMessage.key))) == [
+            "old-of-a-broadcast-still-sending",
+            "old-pending",
+            "recent-delivered",
+        ]
+    assert housekeeping(db, settings) == {"inbound": 0, "conversations": 0, "outbox": 0}
+
+
+def test_housekeeping_runs_every_night(db, settings):
+    scheduler = build_scheduler(db, settings)
+    job = scheduler.get_job("housekeeping")
+    assert job is not None
+    assert str(job.trigger) == "cron[hour='3', minute='17']"
