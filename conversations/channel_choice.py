@@ -29,6 +29,8 @@ _TYPED = {
 class ChannelChoiceDialog(Dialog):
     name = NAME
     keywords = ("SALURAN", "CHANNEL")
+    help_key = "help.channel"
+    help_always = True  # not in MENU, so BANTUAN is where members learn of it (members only)
 
     def allowed(self, ctx: Context) -> bool:
         return ctx.speaker.member is not None
