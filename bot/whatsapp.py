@@ -46,6 +46,13 @@ class RebasedHttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]
     async def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> TwilioResponse:
         if url.startswith(TWILIO_API):
             url = self.base_url + url[len(TWILIO_API) :]
+        auth = kwargs.pop("auth", None)
+        if auth is not None:
+            # The same Basic credentials as a header: aiohttp deprecates the auth= it would get.
+            kwargs["headers"] = {
+                **(kwargs.get("headers") or {}),
+                "Authorization": aiohttp.encode_basic_auth(auth[0], auth[1]),
+            }
         return await super().request(method, url, *args, **kwargs)
 
 
