@@ -17,6 +17,7 @@ from bot.telegram import TelegramChannel
 from bot.whatsapp import WhatsAppChannel
 from storage.db import Database
 from storage.models import Identity, Member, MemberStatus, OutboxMessage
+from storage.outbox import enqueue
 from wlcc.formatting import utcnow
 from wlcc.settings import Settings
 
@@ -115,6 +116,46 @@ def add_member(
         )
     session.flush()
     return member
+
+
+def add_notice(
+    session: Session,
+    key: str,
+    text: str = "x",
+    *,
+    member_id: int | None = None,
+    identity_id: int | None = None,
+) -> int | None:
+    """A plain notice in the test community's outbox, to a member or one chat."""
+    return enqueue(
+        session,
+        key=key,
+        kind="notice",
+        community_id=COMMUNITY,
+        member_id=member_id,
+        identity_id=identity_id,
+        text=text,
+    )
+
+
+def plan_notices(db: Database, count: int, *, on: str, telegram_base: int = 9000) -> list[str]:
+    """Members M0... each with one notice "pesan <i>" (key "k<i>"); returns the keys. ``on``:
+    "telegram" (chat ``telegram_base + i``), "whatsapp", or "both" (odd ones on Telegram, even
+    ones on WhatsApp)."""
+    keys = []
+    with db.transaction() as session:
+        for i in range(count):
+            telegram = on == "telegram" or (on == "both" and i % 2 == 1)
+            member = add_member(
+                session,
+                f"M{i}",
+                phone(i),
+                telegram=str(telegram_base + i) if telegram else None,
+                whatsapp=not telegram,
+            )
+            add_notice(session, f"k{i}", f"pesan {i}", member_id=member.id)
+            keys.append(f"k{i}")
+    return keys
 
 
 def phone(n: int) -> str:

@@ -10,7 +10,6 @@ from typer.testing import CliRunner
 
 from storage.db import Database
 from storage.models import AuditLog, Broadcast
-from storage.outbox import enqueue
 from tests.conftest import (
     PUBLIC_BASE_URL,
     TELEGRAM_SECRET,
@@ -20,7 +19,7 @@ from tests.conftest import (
     TWILIO_WHATSAPP_FROM,
 )
 from tests.fakes import FakeTelegram, FakeTwilio
-from tests.outbox_support import COMMUNITY, add_member, phone, rows
+from tests.outbox_support import COMMUNITY, add_member, add_notice, phone, rows
 from wlcc.cli import app
 
 runner = CliRunner()
@@ -159,14 +158,7 @@ def test_status_and_stop(env, members, db: Database) -> None:
 def test_worker_once_sends_what_is_due(env, members, db: Database, fake_telegram) -> None:
     with db.transaction() as session:
         member = add_member(session, "Lina", phone(5), telegram="7000005")
-        enqueue(
-            session,
-            key="k1",
-            kind="notice",
-            community_id=COMMUNITY,
-            member_id=member.id,
-            text="Halo Lina",
-        )
+        add_notice(session, "k1", "Halo Lina", member_id=member.id)
     result = runner.invoke(app, ["worker", "--once"])
     assert result.exit_code == 0, result.output
     assert "1 sent, 0 failed" in result.output

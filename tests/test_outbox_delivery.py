@@ -19,17 +19,18 @@ from sqlmodel import col, select
 
 from storage.db import Database
 from storage.models import Identity, OutboxMessage, OutboxStatus
-from storage.outbox import Outcome, Reason, Routing, apply_delivery_status, claim, enqueue, record
+from storage.outbox import Outcome, Reason, Routing, apply_delivery_status, claim, record
 from tests.conftest import TWILIO_AUTH_TOKEN
 from tests.fakes import FakeTelegram, FakeTwilio
 from tests.fakes.webhooks import WhatsAppWebhook, running_app
 from tests.outbox_support import (
-    COMMUNITY,
     FAST,
     FakeClock,
     add_member,
+    add_notice,
     drain,
     phone,
+    plan_notices,
     row,
     rows,
     run_sender,
@@ -40,20 +41,7 @@ ROOT = Path(__file__).absolute().parent.parent
 
 
 def whatsapp_rows(db: Database, count: int) -> list[str]:
-    keys = []
-    with db.transaction() as session:
-        for i in range(count):
-            member = add_member(session, f"M{i}", phone(i), whatsapp=True)
-            enqueue(
-                session,
-                key=f"k{i}",
-                kind="notice",
-                community_id=COMMUNITY,
-                member_id=member.id,
-                text=f"pesan {i}",
-            )
-            keys.append(f"k{i}")
-    return keys
+    return plan_notices(db, count, on="whatsapp")
 
 
 def status_form(sid: str, state: str, error: str | None = None) -> dict[str, str]:
@@ -123,14 +111,7 @@ def test_all_permutations_of_three_reports_end_at_read(db: Database) -> None:
     with db.transaction() as session:
         member = add_member(session, "A", phone(1), whatsapp=True)
         for n in range(6):
-            enqueue(
-                session,
-                key=f"k{n}",
-                kind="notice",
-                community_id=COMMUNITY,
-                member_id=member.id,
-                text="x",
-            )
+            add_notice(session, f"k{n}", "x", member_id=member.id)
     for n, order in enumerate(itertools.permutations(["sent", "delivered", "read"])):
         mark_sent(db, f"k{n}", f"SM{n:032d}")
         for state in order:
@@ -238,14 +219,7 @@ def test_the_app_runs_the_sender_and_stops_it_cleanly(
     with running_app(settings) as client:
         with db.transaction() as session:
             member = add_member(session, "Siti", phone(1), telegram="5001")
-            enqueue(
-                session,
-                key="k1",
-                kind="notice",
-                community_id=COMMUNITY,
-                member_id=member.id,
-                text="dari latar belakang",
-            )
+            add_notice(session, "k1", "dari latar belakang", member_id=member.id)
         [call] = fake_telegram.wait_for("sendMessage", timeout=5)
         assert call.text == "dari latar belakang"
         assert client.get("/healthz").status_code == 200
@@ -264,9 +238,7 @@ def test_the_app_without_the_sender_leaves_the_outbox_alone(
     settings = make_settings(wlcc_sender_enabled=False)
     with db.transaction() as session:
         member = add_member(session, "Siti", phone(1), telegram="5001")
-        enqueue(
-            session, key="k1", kind="notice", community_id=COMMUNITY, member_id=member.id, text="x"
-        )
+        add_notice(session, "k1", "x", member_id=member.id)
     with running_app(settings):
         time.sleep(0.3)
     assert fake_telegram.calls() == [] and row(db, "k1").status == "pending"
@@ -283,23 +255,7 @@ def test_two_senders_never_send_a_row_twice(
     settings = make_settings()
     setup = Database(database_url)
     count = 240
-    with setup.transaction() as session:
-        for i in range(count):
-            member = add_member(
-                session,
-                f"M{i}",
-                phone(i),
-                telegram=str(9000 + i) if i % 2 else None,
-                whatsapp=not i % 2,
-            )
-            enqueue(
-                session,
-                key=f"k{i}",
-                kind="notice",
-                community_id=COMMUNITY,
-                member_id=member.id,
-                text=f"pesan {i}",
-            )
+    plan_notices(setup, count, on="both", telegram_base=9000)
     one, two = Database(database_url), Database(database_url)
 
     async def both() -> tuple[int, int]:
@@ -361,23 +317,7 @@ def test_a_sender_killed_mid_broadcast_loses_nothing(
     """``wlcc worker`` is SIGKILLed half-way; a new sender sends the rest once the lease has
     ended. Duplicates are at most the messages that were in flight at the kill."""
     count = 120
-    with db.transaction() as session:
-        for i in range(count):
-            member = add_member(
-                session,
-                f"M{i}",
-                phone(i),
-                telegram=str(9000 + i) if i % 2 else None,
-                whatsapp=not i % 2,
-            )
-            enqueue(
-                session,
-                key=f"k{i}",
-                kind="notice",
-                community_id=COMMUNITY,
-                member_id=member.id,
-                text=f"pesan {i}",
-            )
+    plan_notices(db, count, on="both", telegram_base=9000)
     fake_telegram.delay = fake_twilio.delay = 0.03  # requests stay in flight for a while
     lease = 5
     process = subprocess.Popen(

@@ -26,9 +26,11 @@ from tests.outbox_support import (
     FAST,
     FakeClock,
     add_member,
+    add_notice,
     drain,
     max_in_window,
     phone,
+    plan_notices,
     row,
     rows,
     run_sender,
@@ -229,14 +231,7 @@ def test_opt_out_is_respected_and_counted(
         )
         session.add(stranger)
         session.flush()
-        enqueue(
-            session,
-            key="k2",
-            kind="notice",
-            community_id=COMMUNITY,
-            identity_id=stranger.id,
-            text="x",
-        )
+        add_notice(session, "k2", "x", identity_id=stranger.id)
     notice(db, out, "k1")
     drain(db, settings, **FAST)
     assert fake_telegram.calls() == [] and fake_twilio.calls() == []
@@ -266,9 +261,7 @@ def test_a_channel_that_is_not_configured_is_skipped(
         chat = Identity(community_id=COMMUNITY, channel="telegram", address="5001")
         session.add(chat)
         session.flush()
-        enqueue(
-            session, key="k1", kind="notice", community_id=COMMUNITY, identity_id=chat.id, text="x"
-        )
+        add_notice(session, "k1", "x", identity_id=chat.id)
     drain(db, make_settings(telegram_bot_token=None, telegram_webhook_secret=None), **FAST)
     assert fake_telegram.calls() == []
     assert (row(db, "k1").status, row(db, "k1").reason) == ("skipped", Reason.CHANNEL_OFF)
@@ -280,17 +273,7 @@ def test_a_channel_that_is_not_configured_is_skipped(
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_telegram_overall_rate_limit(db: Database, settings, fake_telegram: FakeTelegram) -> None:
     rate, count = 40.0, 60
-    with db.transaction() as session:
-        for i in range(count):
-            member = add_member(session, f"M{i}", phone(i), telegram=str(7000 + i))
-            enqueue(
-                session,
-                key=f"k{i}",
-                kind="notice",
-                community_id=COMMUNITY,
-                member_id=member.id,
-                text=f"pesan {i}",
-            )
+    plan_notices(db, count, on="telegram", telegram_base=7000)
     drain(db, settings, telegram_rate=rate, telegram_chat_rate=0.0)
     times = [c.at for c in fake_telegram.sent()]
     assert len(times) == count
@@ -321,17 +304,7 @@ def test_telegram_per_chat_rate_and_order(
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_whatsapp_rate_limit(db: Database, settings, fake_twilio: FakeTwilio) -> None:
     rate, count = 50.0, 60
-    with db.transaction() as session:
-        for i in range(count):
-            member = add_member(session, f"M{i}", phone(i), whatsapp=True)
-            enqueue(
-                session,
-                key=f"k{i}",
-                kind="notice",
-                community_id=COMMUNITY,
-                member_id=member.id,
-                text=f"pesan {i}",
-            )
+    plan_notices(db, count, on="whatsapp")
     drain(db, settings, whatsapp_rate=rate)
     times = [c.at for c in fake_twilio.messages()]
     assert len(times) == count
@@ -649,23 +622,7 @@ def test_counts_by_status(db: Database, settings, fake_telegram) -> None:
 def test_many_messages_many_chats_each_once(
     db: Database, settings, fake_telegram: FakeTelegram, fake_twilio: FakeTwilio
 ) -> None:
-    with db.transaction() as session:
-        for i in range(40):
-            member = add_member(
-                session,
-                f"M{i}",
-                phone(i),
-                telegram=str(8000 + i) if i % 2 else None,
-                whatsapp=not i % 2,
-            )
-            enqueue(
-                session,
-                key=f"k{i}",
-                kind="notice",
-                community_id=COMMUNITY,
-                member_id=member.id,
-                text=f"pesan {i}",
-            )
+    plan_notices(db, 40, on="both", telegram_base=8000)
     drain(db, settings, **FAST)
     texts = fake_telegram.texts() + fake_twilio.bodies()
     assert Counter(texts) == Counter(f"pesan {i}" for i in range(40))
