@@ -39,6 +39,7 @@ Sender = Callable[[Inbound, list[Outbound]], Awaitable[list[Outbound] | None]]
 BATCH_LIMIT = 256  # webhooks stored in one commit
 ANSWER_BATCH_LIMIT = 4  # messages worked out in one thread hand-off
 ANSWER_PATIENCE = 0.05  # seconds an answer waits for pending acknowledgements, at most
+WORKER_IN_HAND = 1000  # a worker reads no more messages while this many wait for their answer
 
 
 @dataclass(slots=True)
@@ -86,6 +87,7 @@ class Dispatcher:
         self._tasks: set[asyncio.Task[None]] = set()
         self._writing = 0  # messages taken from the queue whose batch is being recorded
         self._in_hand: set[int] = set()  # inbound ids being answered
+        self._seen_id = 0  # the highest inbound id taken from the database by recover()
         self._idle = asyncio.Event()
         self._idle.set()
         # Database work runs in threads; SQLite has one writer anyway, so one thread answers
@@ -140,27 +142,43 @@ class Dispatcher:
                 return
             await asyncio.sleep(0)
 
-    async def recover(self, older_than: timedelta) -> int:
-        """Answer messages recorded more than ``older_than`` ago but never processed."""
-        rows = await to_thread.run_sync(self._unprocessed, older_than)
+    async def recover(self, older_than: timedelta, after_id: int = 0) -> int:
+        """Answer messages recorded more than ``older_than`` ago but never processed (with an
+        id above ``after_id``)."""
+        rows = await to_thread.run_sync(self._unprocessed, older_than, after_id)
         rows = [(i, m) for i, m in rows if i not in self._in_hand]
         for inbound_id, inbound in rows:
+            self._seen_id = max(self._seen_id, inbound_id)
             self._schedule(inbound_id, inbound, self._senders.get(inbound.channel))
         return len(rows)
 
-    async def run_worker(self, stop: asyncio.Event, poll: float = 0.05) -> None:
-        """Answer what the app records, until ``stop`` is set (``wlcc worker``)."""
+    async def run_worker(
+        self, stop: asyncio.Event, poll: float = 0.05, full_scan_every: float = 5.0
+    ) -> None:
+        """Answer what the app records, until ``stop`` is set (``wlcc worker``).
+
+        Each poll reads only messages newer than the last one taken; now and then a full scan
+        also finds one whose id was taken before a newer one was committed (PostgreSQL hands
+        out ids before commit). Reading pauses while ``WORKER_IN_HAND`` messages are in hand.
+        """
+        loop = asyncio.get_running_loop()
+        last_full_scan = -full_scan_every
         while not stop.is_set():
-            found = await self.recover(older_than=timedelta(0))
+            found = 0
+            if len(self._in_hand) < WORKER_IN_HAND:
+                full = loop.time() - last_full_scan >= full_scan_every
+                found = await self.recover(timedelta(0), after_id=0 if full else self._seen_id)
+                if full:
+                    last_full_scan = loop.time()
             if not found:
                 with suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), poll)
         await self.stop()
 
-    def _unprocessed(self, older_than: timedelta) -> list[tuple[int, Inbound]]:
+    def _unprocessed(self, older_than: timedelta, after_id: int = 0) -> list[tuple[int, Inbound]]:
         with self.router.db.transaction() as session:
             found = []
-            for row in unprocessed(session, utcnow() - older_than):
+            for row in unprocessed(session, utcnow() - older_than, after_id=after_id):
                 if row.id is not None and row.payload:
                     found.append((row.id, inbound_from_dict(row.payload)))
             return found

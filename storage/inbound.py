@@ -79,15 +79,17 @@ def claim_for_processing(session: Session, inbound_id: int, identity_id: int) ->
 
 
 def unprocessed(
-    session: Session, received_before: datetime, limit: int = 1000
+    session: Session, received_before: datetime, limit: int = 1000, after_id: int = 0
 ) -> list[InboundMessage]:
-    """Messages recorded but never processed (the process stopped in between), oldest first."""
+    """Messages recorded but never processed (the process stopped in between, or a worker
+    answers them), oldest first; only those with an id above ``after_id``."""
     return list(
         session.exec(
             select(InboundMessage)
             .where(
                 col(InboundMessage.processed_at).is_(None),
                 col(InboundMessage.received_at) < received_before,
+                col(InboundMessage.id) > after_id,
             )
             .order_by(col(InboundMessage.id))
             .limit(limit)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import os
 import random
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlmodel import Session, select
@@ -21,6 +23,7 @@ from storage.outbox import enqueue
 from wlcc.formatting import utcnow
 from wlcc.settings import Settings
 
+ROOT = Path(__file__).resolve().parent.parent
 COMMUNITY = 1  # the default community every migrated test database has
 
 # Rates for tests that are not about rates: limits lifted, so nothing waits.
@@ -266,3 +269,35 @@ class Chat:
 
     def texts(self, *args: Any, **kwargs: Any) -> list[str]:
         return [reply.text for reply in self.send(*args, **kwargs)]
+
+
+def worker_env(settings: Settings, **extra: str) -> dict[str, str]:
+    """The environment for a ``wlcc worker`` subprocess: the test's settings (nothing of the
+    caller's own), plus ``extra`` (e.g. ``WLCC_INBOX_WORKER="true"``)."""
+    assert settings.telegram_bot_token and settings.telegram_webhook_secret
+    assert settings.twilio_auth_token and settings.twilio_account_sid
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.upper().startswith(
+            ("TELEGRAM_", "TWILIO_", "WLCC_", "DATABASE_URL", "PUBLIC_BASE_URL")
+        )
+    }
+    env.update(
+        {
+            "DATABASE_URL": settings.database_url,
+            "TELEGRAM_BOT_TOKEN": settings.telegram_bot_token.get_secret_value(),
+            "TELEGRAM_WEBHOOK_SECRET": settings.telegram_webhook_secret.get_secret_value(),
+            "TELEGRAM_API_BASE_URL": settings.telegram_api_base_url,
+            "TWILIO_ACCOUNT_SID": settings.twilio_account_sid,
+            "TWILIO_AUTH_TOKEN": settings.twilio_auth_token.get_secret_value(),
+            "TWILIO_WHATSAPP_FROM": settings.twilio_whatsapp_from or "",
+            "TWILIO_API_BASE_URL": settings.twilio_api_base_url,
+            "PUBLIC_BASE_URL": settings.public_base_url or "",
+            "WLCC_OUTBOX_POLL_SECONDS": "0.1",
+            "WLCC_LOG_LEVEL": "WARNING",
+            "PYTHONPATH": str(ROOT),
+            **extra,
+        }
+    )
+    return env

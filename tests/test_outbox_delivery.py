@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import os
 import signal
 import subprocess
 import sys
 import time
 from collections import Counter
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import update
@@ -34,10 +32,9 @@ from tests.outbox_support import (
     row,
     rows,
     run_sender,
+    worker_env,
 )
 from wlcc.formatting import utcnow
-
-ROOT = Path(__file__).absolute().parent.parent
 
 
 def whatsapp_rows(db: Database, count: int) -> list[str]:
@@ -281,36 +278,6 @@ def test_two_senders_never_send_a_row_twice(
 # --- a crash mid-way ---
 
 
-def _worker_env(settings, lease: int) -> dict[str, str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.upper().startswith(
-            ("TELEGRAM_", "TWILIO_", "WLCC_", "DATABASE_URL", "PUBLIC_BASE_URL")
-        )
-    }
-    env.update(
-        {
-            "DATABASE_URL": settings.database_url,
-            "TELEGRAM_BOT_TOKEN": settings.telegram_bot_token.get_secret_value(),
-            "TELEGRAM_WEBHOOK_SECRET": settings.telegram_webhook_secret.get_secret_value(),
-            "TELEGRAM_API_BASE_URL": settings.telegram_api_base_url,
-            "TWILIO_ACCOUNT_SID": settings.twilio_account_sid,
-            "TWILIO_AUTH_TOKEN": settings.twilio_auth_token.get_secret_value(),
-            "TWILIO_WHATSAPP_FROM": settings.twilio_whatsapp_from,
-            "TWILIO_API_BASE_URL": settings.twilio_api_base_url,
-            "PUBLIC_BASE_URL": settings.public_base_url or "",
-            "WLCC_OUTBOX_LEASE_SECONDS": str(lease),
-            "WLCC_TELEGRAM_RATE_PER_SECOND": "40",
-            "WLCC_WHATSAPP_RATE_PER_SECOND": "40",
-            "WLCC_OUTBOX_POLL_SECONDS": "0.1",
-            "WLCC_LOG_LEVEL": "WARNING",
-            "PYTHONPATH": str(ROOT),
-        }
-    )
-    return env
-
-
 def test_a_sender_killed_mid_broadcast_loses_nothing(
     db: Database, settings, fake_telegram: FakeTelegram, fake_twilio: FakeTwilio, tmp_path
 ) -> None:
@@ -322,7 +289,12 @@ def test_a_sender_killed_mid_broadcast_loses_nothing(
     lease = 5
     process = subprocess.Popen(
         [sys.executable, "-m", "wlcc.cli", "worker"],
-        env=_worker_env(settings, lease),
+        env=worker_env(
+            settings,
+            WLCC_OUTBOX_LEASE_SECONDS=str(lease),
+            WLCC_TELEGRAM_RATE_PER_SECOND="40",
+            WLCC_WHATSAPP_RATE_PER_SECOND="40",
+        ),
         cwd=tmp_path,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
