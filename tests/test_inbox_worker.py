@@ -47,9 +47,9 @@ def unanswered(db: Database) -> int:
 
 
 def run_worker_until(
-    db: Database, settings, done: Callable[[], bool], **options: float
+    db: Database, settings, done: Callable[[], bool], seconds: float = 10.0, **options: float
 ) -> Dispatcher:
-    """Run the inbox worker with a real Telegram channel until ``done()`` (at most 10 s)."""
+    """Run the inbox worker with a real Telegram channel until ``done()`` (at most ``seconds``)."""
     dispatcher = Dispatcher(Router(db))
 
     async def main() -> None:
@@ -59,7 +59,7 @@ def run_worker_until(
         await dispatcher.start({"telegram": channel.send_replies})
         worker = asyncio.create_task(dispatcher.run_worker(stop, poll=0.01, **options))
         try:
-            for _ in range(1000):
+            for _ in range(round(seconds / 0.01)):
                 if done():
                     break
                 await asyncio.sleep(0.01)
@@ -86,7 +86,7 @@ def test_the_app_records_and_the_worker_answers(db, settings, telegram, fake_tel
     assert unanswered(db) == 0
 
     # A second worker (a restart) finds nothing left to answer.
-    run_worker_until(db, settings, lambda: False, full_scan_every=0.05)
+    run_worker_until(db, settings, lambda: False, seconds=0.5, full_scan_every=0.05)
     assert len(fake_telegram.sent(CHAT)) == 3
 
 
