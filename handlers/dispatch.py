@@ -10,9 +10,10 @@ the platform refused for a passing reason (5xx, flood control, the network) go t
 which retries them with its backoff and rate limits.
 
 Under load the answers are worked out in batches, one thread hand-off for many messages (each in
-its own transaction), and acknowledgements go first: while webhooks wait to be stored, an answer
-waits to start (at most ``ANSWER_PATIENCE`` each, so answers never stop), so the platforms get
-their 200 fast and the answers trail a burst instead, at the pace the machine allows.
+its own transaction), and acknowledgements go first: an answer starts once no webhook has been
+waiting to be stored for ``ACK_QUIET`` (or after ``ANSWER_PATIENCE``, so answers never stop).
+The platforms' webhook calls have deadlines (they retry, and Telegram slows its deliveries, when
+answers are slow); replies can trail a burst by a second or two, at the pace the machine allows.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
@@ -39,6 +41,7 @@ Sender = Callable[[Inbound, list[Outbound]], Awaitable[list[Outbound] | None]]
 BATCH_LIMIT = 256  # webhooks stored in one commit
 ANSWER_BATCH_LIMIT = 4  # messages worked out in one thread hand-off
 ANSWER_PATIENCE = 0.05  # seconds an answer waits for pending acknowledgements, at most
+ACK_QUIET = 0.002  # seconds without a webhook waiting before an answer starts
 WORKER_IN_HAND = 1000  # a worker reads no more messages while this many wait for their answer
 
 
@@ -103,6 +106,7 @@ class Dispatcher:
         # and answers hold back while webhooks wait for it (set: none waiting).
         self._record_limiter: CapacityLimiter | None = None
         self._acks_done = threading.Event()
+        self._acks_done_at = 0.0  # time.monotonic() when _acks_done was last set
         self._acks_done.set()
 
     # --- life cycle ---
@@ -223,6 +227,7 @@ class Dispatcher:
                 continue
             finally:
                 if self._queue.empty():
+                    self._acks_done_at = time.monotonic()
                     self._acks_done.set()
             self._writing = 0
             for (inbound, send, future), inbound_id in zip(batch, ids, strict=True):
@@ -322,9 +327,21 @@ class Dispatcher:
         """In a worker thread: each message in its own transaction, one after another."""
         results: list[list[Outbound] | BaseException | None] = []
         for inbound_id, inbound in items:
-            self._acks_done.wait(ANSWER_PATIENCE)  # acknowledgements go first
+            self._wait_for_quiet()  # acknowledgements go first
             try:
                 results.append(self.router.process(inbound_id, inbound))
             except Exception as exc:
                 results.append(exc)
         return results
+
+    def _wait_for_quiet(self) -> None:
+        """In the answering thread: until no webhook has waited for ``ACK_QUIET`` seconds, or
+        ``ANSWER_PATIENCE`` seconds have passed."""
+        deadline = time.monotonic() + ANSWER_PATIENCE
+        while (remaining := deadline - time.monotonic()) > 0:
+            if not self._acks_done.wait(remaining):
+                return
+            quiet_for = time.monotonic() - self._acks_done_at
+            if quiet_for >= ACK_QUIET:
+                return
+            time.sleep(min(ACK_QUIET - quiet_for, remaining))

@@ -402,3 +402,32 @@ def test_a_message_that_fails_does_not_hold_up_the_others_in_its_batch(
     assert sorted(sent) == sorted(p for i, p in enumerate(phones) if i != 5)
     assert "answering a whatsapp message failed" in caplog.text
     assert len(dispatcher.locks) == 0
+
+
+def test_answers_keep_coming_while_webhooks_keep_arriving(db: Database) -> None:
+    """Acknowledgements go first, but a steady stream of webhooks never stops the answers."""
+    dispatcher = Dispatcher(Router(db))
+    sent: list[str] = []
+
+    async def send(inbound: Inbound, replies: list[Outbound]) -> list[Outbound]:
+        sent.append(inbound.platform_id)
+        return []
+
+    async def main() -> int:
+        await dispatcher.start({"whatsapp": send})
+        loop = asyncio.get_running_loop()
+        until = loop.time() + 0.4
+
+        async def webhook_stream(k: int) -> None:  # always one webhook in flight
+            while loop.time() < until:
+                await dispatcher.process(message("MENU", phone=f"+6281200002{k:03d}"), send)
+
+        await asyncio.gather(*(webhook_stream(k) for k in range(8)))
+        answered_meanwhile = len(sent)
+        await asyncio.wait_for(dispatcher.idle(), 60)
+        await dispatcher.stop()
+        return answered_meanwhile
+
+    answered_meanwhile = asyncio.run(main())
+    assert answered_meanwhile > 0
+    assert len(sent) == len(set(sent)) == inbound_count(db)  # and in the end every one, once
