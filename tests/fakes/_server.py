@@ -22,6 +22,21 @@ from typing import Any, Generic, Self, TypeVar
 from urllib.parse import parse_qsl, urlsplit
 
 
+@dataclass(frozen=True, kw_only=True)
+class RecordedCall:
+    """What every fake records of a request it received: how it answered, and when."""
+
+    content_type: str
+    status: int
+    response: Any
+    at: float  # time.monotonic() when received
+    wall: float  # time.time() when received
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status < 300
+
+
 @dataclass(frozen=True)
 class UploadedFile:
     """A file part of a multipart body (the bytes are kept: uploads in tests are small)."""

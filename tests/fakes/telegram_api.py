@@ -30,6 +30,7 @@ from urllib.parse import unquote
 from tests.fakes._server import (
     FakeServer,
     RawRequest,
+    RecordedCall,
     Reply,
     UploadedFile,
     parse_form,
@@ -134,8 +135,8 @@ def decode_value(name: str, value: str) -> Any:
     return value
 
 
-@dataclass(frozen=True)
-class TelegramCall:
+@dataclass(frozen=True, kw_only=True)
+class TelegramCall(RecordedCall):
     """One request the fake received, and what it answered."""
 
     method: str  # as sent, e.g. "sendMessage"
@@ -143,15 +144,6 @@ class TelegramCall:
     params: dict[str, Any]  # decoded (chat_id -> int, reply_markup -> dict...)
     raw: dict[str, str]  # the form values as sent
     files: dict[str, UploadedFile]
-    content_type: str
-    status: int
-    response: Any
-    at: float  # time.monotonic() when received
-    wall: float  # time.time() when received
-
-    @property
-    def ok(self) -> bool:
-        return 200 <= self.status < 300
 
     @property
     def result(self) -> Any:

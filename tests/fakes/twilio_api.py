@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from email.utils import formatdate
 from typing import Any
 
-from tests.fakes._server import FakeServer, RawRequest, Reply, parse_form
+from tests.fakes._server import FakeServer, RawRequest, RecordedCall, Reply, parse_form
 
 DEFAULT_ACCOUNT_SID = "AC" + "0123456789abcdef" * 2
 DEFAULT_AUTH_TOKEN = "f3c4b2a1d0e9f8a7b6c5d4e3f2a1b0c9"
@@ -83,8 +83,8 @@ def _short(value: str, limit: int = 120) -> str:
     return f"{value[:limit]}...({len(value)} chars)" if len(value) > limit else value
 
 
-@dataclass(frozen=True)
-class TwilioCall:
+@dataclass(frozen=True, kw_only=True)
+class TwilioCall(RecordedCall):
     """One request the fake received, and what it answered."""
 
     http_method: str
@@ -92,15 +92,6 @@ class TwilioCall:
     account_sid: str | None  # from the path
     auth: tuple[str, str] | None  # basic auth (username, password) as sent
     form: dict[str, list[str]]  # every value of every field, in order
-    content_type: str
-    status: int
-    response: Any
-    at: float  # time.monotonic() when received
-    wall: float  # time.time() when received
-
-    @property
-    def ok(self) -> bool:
-        return 200 <= self.status < 300
 
     @property
     def is_send(self) -> bool:
