@@ -58,7 +58,7 @@ class AiohttpRequest(BaseRequest):
             raise RuntimeError("AiohttpRequest.initialize() was not awaited")
         fields = request_data.json_parameters if request_data else {}
         files = request_data.multipart_data if request_data else {}
-        body: aiohttp.FormData | dict[str, str] = fields
+        body: aiohttp.FormData | dict[str, str] | None = fields if request_data else None
         if files:  # an upload: multipart, as the Bot API wants it
             body = aiohttp.FormData()
             for name, value in fields.items():
