@@ -203,18 +203,19 @@ def defer_replies(
     the same message plans nothing). Only photos of the media store (``media:<id>``) go along;
     a platform's own file reference may have expired by the retry."""
     found = session.execute(
-        select(col(Identity.id), col(Identity.community_id))
+        select(col(Identity.id), col(Identity.community_id), col(InboundMessage.platform_id))
         .join(InboundMessage, col(InboundMessage.identity_id) == col(Identity.id))
         .where(col(InboundMessage.id) == inbound_id)
     ).first()
     if found is None:
         return 0
-    identity_id, community_id = found
+    identity_id, community_id, platform_id = found
     planned = 0
     for i, (text, choices, media) in enumerate(replies):
         new = enqueue(
             session,
-            key=f"reply:{inbound_id}:{i}",
+            # The platform's id too: row ids can start again once every old message is purged.
+            key=f"reply:{inbound_id}:{platform_id}:{i}",
             kind=REPLY_KIND,
             community_id=community_id,
             identity_id=identity_id,
