@@ -930,7 +930,6 @@ def apply_delivery_status(
     return changed
 
 
-# Twilio codes that mean the person cannot be reached on WhatsApp with this number.
 FINISHED = (
     OutboxStatus.SENT,
     OutboxStatus.DELIVERED,
@@ -956,6 +955,7 @@ def purge_outbox(session: Session, older_than_days: int, now: datetime | None = 
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
+# Twilio codes that mean the person cannot be reached on WhatsApp with this number.
 UNREACHABLE_TWILIO_CODES = frozenset({"21610", "63003", "63024", "21614", "21211"})
 
 
