@@ -352,7 +352,7 @@ async def measure(
             if cpu_before is not None and cpu_after is not None:
                 run.cpu = cpu_after - cpu_before
             runs.append(run)
-        # The median run (the lower of the middle two for an even count: never flattering).
+        # The median run (for an even count, the lower of the middle two).
         throughput = sorted(runs, key=lambda r: r.rps)[(len(runs) - 1) // 2]
         rate = await open_loop(
             clients,
