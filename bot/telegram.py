@@ -5,7 +5,7 @@ from __future__ import annotations
 import hmac
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request, status
@@ -155,28 +155,33 @@ class TelegramChannel:
     async def send(self, address: str, message: Outbound) -> list[int]:
         """Send one message (split if long); returns the Telegram message ids. Raises on error."""
         chat_id = int(address)
-        ids: list[int] = []
+        return [await self._send_part(chat_id, part) for part in self.parts(message)]
+
+    @staticmethod
+    def parts(message: Outbound) -> list[Outbound]:
+        """The Telegram messages one reply becomes, in order: a photo with its text as the
+        caption, or the photos and then the text in pieces under the limit, the buttons on the
+        last piece."""
         text = message.text.strip()
         if len(message.media) == 1 and 0 < len(text.encode("utf-16-le")) // 2 <= CAPTION_LIMIT:
-            # One photo with a short text: a captioned photo, as a broadcast reaches members.
+            return [message]  # a captioned photo, as a broadcast reaches members
+        photos = [Outbound("", media=(item,)) for item in message.media]
+        chunks = split_text(message.text, TELEGRAM_TEXT_LIMIT) or ([] if photos else [" "])
+        pieces = [Outbound(chunk) for chunk in chunks[:-1]]
+        if chunks:
+            pieces.append(replace(message, text=chunks[-1], media=()))
+        return photos + pieces
+
+    async def _send_part(self, chat_id: int, part: Outbound) -> int:
+        markup = self._markup(part)
+        if part.media:
+            caption = part.text.strip() or None
             sent = await self.bot.send_photo(
-                chat_id,
-                photo=message.media[0].ref,
-                caption=text,
-                reply_markup=self._markup(message),
+                chat_id, photo=part.media[0].ref, caption=caption, reply_markup=markup
             )
-            return [sent.message_id]
-        for item in message.media:
-            sent = await self.bot.send_photo(chat_id, photo=item.ref)
-            ids.append(sent.message_id)
-        chunks = split_text(message.text, TELEGRAM_TEXT_LIMIT) or [" "]
-        for i, chunk in enumerate(chunks):
-            last = i == len(chunks) - 1
-            sent = await self.bot.send_message(
-                chat_id, chunk, reply_markup=self._markup(message) if last else None
-            )
-            ids.append(sent.message_id)
-        return ids
+        else:
+            sent = await self.bot.send_message(chat_id, part.text, reply_markup=markup)
+        return sent.message_id
 
     def _markup(
         self, message: Outbound
@@ -198,12 +203,15 @@ class TelegramChannel:
         return InlineKeyboardMarkup(rows)
 
     async def send_replies(self, inbound: Inbound, replies: list[Outbound]) -> list[Outbound]:
-        """Send in order; the replies left over when Telegram failed for a passing reason
-        (its servers, the network, flood control), for the outbox to retry. A refusal for good
-        (the bot blocked, a bad request) is logged and nothing is left over."""
-        for i, reply in enumerate(replies):
+        """Send in order; the messages left over when Telegram failed for a passing reason
+        (its servers, the network, flood control), for the outbox to retry: the pieces not yet
+        sent, so a long reply cut short is not sent twice. A refusal for good (the bot blocked,
+        a bad request) is logged and nothing is left over."""
+        chat_id = int(inbound.address)
+        pieces = [part for reply in replies for part in self.parts(reply)]
+        for i, part in enumerate(pieces):
             try:
-                await self.send(inbound.address, reply)
+                await self._send_part(chat_id, part)
             except TelegramError as exc:
                 if type(exc) is TelegramError:  # the answer was not JSON, after a 2xx: sent
                     continue
@@ -213,7 +221,7 @@ class TelegramChannel:
                 log.warning(
                     "telegram reply to chat failed%s: %s", " (will retry)" if passing else "", exc
                 )
-                return replies[i:] if passing else []
+                return pieces[i:] if passing else []
         return []
 
 

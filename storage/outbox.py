@@ -212,6 +212,9 @@ def defer_replies(
     identity_id, community_id, platform_id = found
     planned = 0
     for i, (text, choices, media) in enumerate(replies):
+        media = [ref for ref in media if ref.startswith(MEDIA_PREFIX)]
+        if not text.strip() and not media:
+            continue  # a photo known only by the platform's reference: nothing left to send
         new = enqueue(
             session,
             # The platform's id too: row ids can start again once every old message is purged.
@@ -221,7 +224,7 @@ def defer_replies(
             identity_id=identity_id,
             text=text,
             choices=choices,
-            media=[ref for ref in media if ref.startswith(MEDIA_PREFIX)],
+            media=media,
             # One after another, in order: the sender keeps a recipient's rows in sequence.
             not_before=now + REPLY_RETRY_AFTER,
             priority=OutboxPriority.URGENT,

@@ -8,13 +8,21 @@ blocked, a number without WhatsApp) is not retried.
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from sqlmodel import select
 
+from bot.messages import Choice, Inbound, Media, Outbound
+from bot.render import TELEGRAM_TEXT_LIMIT, split_text
+from bot.telegram import TelegramChannel
+from storage.identities import touch_identity
+from storage.inbound import claim_for_processing, record_inbound
 from storage.models import OutboxMessage
-from storage.outbox import REPLY_KIND
+from storage.outbox import REPLY_KIND, defer_replies
 from tests.fakes.telegram_updates import SITI
 from tests.outbox_support import FAST, FakeClock, drain
+from wlcc.formatting import utcnow
 from wlcc.i18n import gettext
 
 CHAT = SITI.id
@@ -119,3 +127,51 @@ def test_an_answer_is_retried_even_to_a_chat_that_said_berhenti(
 
     assert [r.status for r in replies_waiting(db)] == ["sent"]
     assert fake_twilio.bodies(WA_TO)[-1] == waiting[0].text
+
+
+def test_a_reply_cut_short_leaves_only_its_unsent_pieces(settings, fake_telegram):
+    """A photo went, then the text failed: only the text (in its pieces, the buttons on the
+    last) is left for the outbox, so the photo does not arrive twice."""
+    text = "\n\n".join(f"Bagian {i}. " + "kata " * 300 for i in range(6))  # over 4,096
+    reply = Outbound(text, choices=(Choice("MENU", "Menu utama"),), media=(Media("photo-1"),))
+    inbound = Inbound("telegram", str(CHAT), str(CHAT), "77", utcnow(), text="MENU")
+    fake_telegram.fail_next(502, method="sendMessage", times=1)
+
+    async def send() -> list[Outbound]:
+        channel = TelegramChannel(settings)
+        await channel.start()
+        try:
+            return await channel.send_replies(inbound, [reply])
+        finally:
+            await channel.close()
+
+    left = asyncio.run(send())
+
+    assert len(fake_telegram.calls("sendPhoto", ok=True)) == 1
+    assert [piece.text for piece in left] == split_text(text, TELEGRAM_TEXT_LIMIT)
+    assert len(left) > 1 and not any(piece.media for piece in left)
+    assert [piece.choices for piece in left] == [()] * (len(left) - 1) + [reply.choices]
+
+
+def test_deferred_replies_keep_what_can_still_be_sent(db):
+    """A platform's own photo reference may have expired by the retry: the text goes without
+    it, a photo with nothing else is dropped, a photo of the media store stays."""
+    with db.transaction() as session:
+        identity = touch_identity(session, channel="telegram", address=str(CHAT))
+        inbound_id = record_inbound(session, channel="telegram", platform_id="900", kind="text")
+        assert inbound_id is not None and identity.id is not None
+        claim_for_processing(session, inbound_id, identity.id)
+    items = [
+        ("", [], ["AgACAgQAAxkBAAI-photo"]),
+        ("Pengumuman", [("MENU", "Menu utama")], ["AgACAgQAAxkBAAI-photo"]),
+        ("", [], ["media:3"]),
+    ]
+    with db.transaction() as session:
+        assert defer_replies(session, inbound_id, items, utcnow()) == 2
+        assert defer_replies(session, inbound_id, items, utcnow()) == 0  # planned once
+    waiting = replies_waiting(db)
+    assert [(r.text, r.media, r.choices) for r in waiting] == [
+        ("Pengumuman", [], [["MENU", "Menu utama"]]),
+        ("", ["media:3"], []),
+    ]
+    assert {r.identity_id for r in waiting} == {identity.id}
