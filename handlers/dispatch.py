@@ -299,9 +299,9 @@ class Dispatcher:
 
     async def _run_batch(self, batch: list[_Work]) -> None:
         assert self._slots is not None
+        loop = asyncio.get_running_loop()
         try:
-            items = [(w.inbound_id, w.inbound) for w in batch]
-            results = await to_thread.run_sync(self._process_many, items, limiter=self._limiter)
+            await to_thread.run_sync(self._process_many, batch, loop, limiter=self._limiter)
         except asyncio.CancelledError:  # stopping: the messages are answered at the next start
             for work in batch:
                 work.done.cancel()
@@ -310,29 +310,23 @@ class Dispatcher:
             for work in batch:
                 if not work.done.done():
                     work.done.set_exception(exc)
-            return
         finally:
             self._slots.release()
-        for work, result in zip(batch, results, strict=True):
-            if work.done.done():
-                continue
-            if isinstance(result, BaseException):
-                work.done.set_exception(result)
-            else:
-                work.done.set_result(result)
 
-    def _process_many(
-        self, items: list[tuple[int, Inbound]]
-    ) -> list[list[Outbound] | BaseException | None]:
-        """In a worker thread: each message in its own transaction, one after another."""
-        results: list[list[Outbound] | BaseException | None] = []
-        for inbound_id, inbound in items:
+    def _process_many(self, batch: list[_Work], loop: asyncio.AbstractEventLoop) -> None:
+        """In a worker thread: each message in its own transaction, one after another, each
+        answer handed back as soon as it is ready (its replies need not wait for the batch)."""
+        for work in batch:
             self._wait_for_quiet()  # acknowledgements go first
+            result: list[Outbound] | BaseException | None
             try:
-                results.append(self.router.process(inbound_id, inbound))
+                result = self.router.process(work.inbound_id, work.inbound)
             except Exception as exc:
-                results.append(exc)
-        return results
+                result = exc
+            try:
+                loop.call_soon_threadsafe(_settle, work.done, result)
+            except RuntimeError:  # the loop is closed: the process is stopping
+                return
 
     def _wait_for_quiet(self) -> None:
         """In the answering thread: until no webhook has waited for ``ACK_QUIET`` seconds, or
@@ -345,3 +339,14 @@ class Dispatcher:
             if quiet_for >= ACK_QUIET:
                 return
             time.sleep(min(ACK_QUIET - quiet_for, remaining))
+
+
+def _settle(
+    done: asyncio.Future[list[Outbound] | None], result: list[Outbound] | BaseException | None
+) -> None:
+    if done.done():  # cancelled meanwhile (stopping)
+        return
+    if isinstance(result, BaseException):
+        done.set_exception(result)
+    else:
+        done.set_result(result)
