@@ -170,6 +170,8 @@ class TelegramChannel:
         pieces = [Outbound(chunk) for chunk in chunks[:-1]]
         if chunks:
             pieces.append(replace(message, text=chunks[-1], media=()))
+        else:  # photos alone: the last one carries the buttons
+            photos[-1] = replace(message, text="", media=photos[-1].media)
         return photos + pieces
 
     async def _send_part(self, chat_id: int, part: Outbound) -> int:

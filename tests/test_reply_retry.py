@@ -175,3 +175,23 @@ def test_deferred_replies_keep_what_can_still_be_sent(db):
         ("", ["media:3"], []),
     ]
     assert {r.identity_id for r in waiting} == {identity.id}
+
+
+@pytest.mark.parametrize(
+    ("reply", "expected"),
+    [
+        (Outbound("Halo"), [("Halo", 0, False)]),
+        (Outbound("Lihat", media=(Media("p1"),)), [("Lihat", 1, False)]),  # a captioned photo
+        (
+            Outbound("", choices=(Choice("MENU", "Menu"),), media=(Media("p1"), Media("p2"))),
+            [("", 1, False), ("", 1, True)],  # photos alone: the buttons on the last
+        ),
+        (
+            Outbound("Pilih", choices=(Choice("MENU", "Menu"),), media=(Media("p1"), Media("p2"))),
+            [("", 1, False), ("", 1, False), ("Pilih", 0, True)],
+        ),
+    ],
+)
+def test_a_reply_becomes_telegram_messages_in_order(reply, expected):
+    parts = TelegramChannel.parts(reply)
+    assert [(p.text, len(p.media), bool(p.choices)) for p in parts] == expected
