@@ -8,8 +8,6 @@ blocked, a number without WhatsApp) is not retried.
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 from sqlmodel import select
 
@@ -20,6 +18,7 @@ from storage.identities import touch_identity
 from storage.inbound import claim_for_processing, record_inbound
 from storage.models import OutboxMessage
 from storage.outbox import REPLY_KIND, defer_replies
+from tests.fakes.channels import on_channel
 from tests.fakes.telegram_updates import SITI
 from tests.outbox_support import FAST, FakeClock, drain
 from wlcc.formatting import utcnow
@@ -137,15 +136,7 @@ def test_a_reply_cut_short_leaves_only_its_unsent_pieces(settings, fake_telegram
     inbound = Inbound("telegram", str(CHAT), str(CHAT), "77", utcnow(), text="MENU")
     fake_telegram.fail_next(502, method="sendMessage", times=1)
 
-    async def send() -> list[Outbound]:
-        channel = TelegramChannel(settings)
-        await channel.start()
-        try:
-            return await channel.send_replies(inbound, [reply])
-        finally:
-            await channel.close()
-
-    left = asyncio.run(send())
+    left = on_channel(TelegramChannel(settings), lambda ch: ch.send_replies(inbound, [reply]))
 
     assert len(fake_telegram.calls("sendPhoto", ok=True)) == 1
     assert [piece.text for piece in left] == split_text(text, TELEGRAM_TEXT_LIMIT)

@@ -19,6 +19,7 @@ from telegram import Update
 from bot.messages import Choice, Outbound
 from bot.render import TELEGRAM_TEXT_LIMIT, split_text
 from bot.telegram import TelegramChannel
+from tests.fakes.channels import on_channel
 from tests.fakes.telegram_api import FakeTelegram, TelegramCall
 from tests.fakes.telegram_updates import RINA, SITI, TelegramUpdates
 from tests.fakes.webhooks import running_app
@@ -369,15 +370,7 @@ def test_streamed_body_over_the_size_limit_is_refused(telegram, fake_telegram, c
 
 
 def _run_channel(settings: Settings, address: str, message: Outbound) -> list[int]:
-    async def go() -> list[int]:
-        channel = TelegramChannel(settings)
-        await channel.start()
-        try:
-            return await channel.send(address, message)
-        finally:
-            await channel.close()
-
-    return asyncio.run(go())
+    return on_channel(TelegramChannel(settings), lambda channel: channel.send(address, message))
 
 
 LONG_TEXT = "\n\n".join(

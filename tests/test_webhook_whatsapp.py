@@ -6,7 +6,6 @@ Assertions are on what reached the fake Twilio server and on the database, never
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 from urllib.parse import urlencode
@@ -17,6 +16,7 @@ from bot.messages import Choice, Media, Outbound
 from bot.render import WHATSAPP_TEXT_LIMIT
 from bot.whatsapp import SentMessage, WhatsAppChannel
 from tests.fakes import twilio_forms
+from tests.fakes.channels import on_channel
 from tests.fakes.twilio_api import FakeTwilio, TwilioCall
 from tests.fakes.webhooks import STATUS_PATH, WHATSAPP_PATH, WhatsAppWebhook, running_app
 from wlcc.i18n import gettext
@@ -327,15 +327,7 @@ def test_twilio_answering_html_still_acknowledges(whatsapp, fake_twilio):
 
 
 def _run_channel(settings: Settings, address: str, message: Outbound) -> list[SentMessage]:
-    async def go() -> list[SentMessage]:
-        channel = WhatsAppChannel(settings)
-        await channel.start()
-        try:
-            return await channel.send(address, message)
-        finally:
-            await channel.close()
-
-    return asyncio.run(go())
+    return on_channel(WhatsAppChannel(settings), lambda channel: channel.send(address, message))
 
 
 def test_long_message_is_split_under_twilio_limit(settings, fake_twilio):

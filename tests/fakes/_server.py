@@ -246,7 +246,7 @@ class FakeServer(Generic[C]):
             return list(self._calls)
 
     def describe(self, calls: list[C]) -> str:
-        return repr(calls)
+        return "[" + ", ".join(repr(c) for c in calls) + "]" if calls else "nothing"
 
     # --- serving ---
     def handle(self, request: RawRequest) -> Reply:

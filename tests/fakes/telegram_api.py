@@ -288,9 +288,6 @@ class FakeTelegram(FakeServer[TelegramCall]):
             found = self._state.files.get(file_id)
         return found[1] if found else None
 
-    def describe(self, calls: list[TelegramCall]) -> str:
-        return "[" + ", ".join(repr(c) for c in calls) + "]" if calls else "nothing"
-
     # --- scripting ---
     def fail_next(
         self,

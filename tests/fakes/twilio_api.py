@@ -199,9 +199,6 @@ class FakeTwilio(FakeServer[TwilioCall]):
         self.wait_until(enough, timeout, f"{count} message(s)" + (f" to {to}" if to else ""))
         return self.messages(to, ok=ok)
 
-    def describe(self, calls: list[TwilioCall]) -> str:
-        return "[" + ", ".join(repr(c) for c in calls) + "]" if calls else "nothing"
-
     # --- scripting ---
     def fail_next(
         self,
