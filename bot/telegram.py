@@ -21,9 +21,10 @@ from telegram import (
     Update,
 )
 from telegram.constants import ChatType
-from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError
+from telegram.error import TelegramError
 
 from bot.deps import DispatcherDep, SettingsDep
+from bot.failures import Delivery, classify_telegram
 from bot.http import read_body
 from bot.messages import Inbound, Location, Media, Outbound, SharedContact
 from bot.render import TELEGRAM_TEXT_LIMIT, split_text
@@ -215,15 +216,15 @@ class TelegramChannel:
             try:
                 await self._send_part(chat_id, part)
             except TelegramError as exc:
-                if type(exc) is TelegramError:  # the answer was not JSON, after a 2xx: sent
+                verdict = classify_telegram(exc)
+                if isinstance(verdict, Delivery):  # the answer was not JSON, after a 2xx: sent
                     continue
-                passing = isinstance(exc, RetryAfter) or (
-                    isinstance(exc, NetworkError) and not isinstance(exc, BadRequest)
-                )
                 log.warning(
-                    "telegram reply to chat failed%s: %s", " (will retry)" if passing else "", exc
+                    "telegram reply to chat failed%s: %s",
+                    " (will retry)" if verdict.retry else "",
+                    exc,
                 )
-                return pieces[i:] if passing else []
+                return pieces[i:] if verdict.retry else []
         return []
 
 

@@ -12,7 +12,7 @@ import aiohttp
 from anyio import to_thread
 from fastapi import APIRouter, Depends, HTTPException, Request, status
 from fastapi.responses import Response
-from twilio.base.exceptions import TwilioException, TwilioRestException
+from twilio.base.exceptions import TwilioException
 from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.http.response import Response as TwilioResponse
 from twilio.request_validator import RequestValidator
@@ -20,6 +20,7 @@ from twilio.rest import Client
 from twilio.twiml.messaging_response import MessagingResponse
 
 from bot.deps import DatabaseDep, DispatcherDep, SettingsDep
+from bot.failures import Delivery, classify_twilio
 from bot.http import read_body
 from bot.messages import Inbound, Location, Media, Outbound
 from bot.render import WHATSAPP_TEXT_LIMIT, numbered_text, split_text
@@ -178,18 +179,16 @@ class WhatsAppChannel:
         for i, reply in enumerate(replies):
             try:
                 await self.send(inbound.address, reply)
-            except TwilioRestException as exc:
-                passing = exc.status >= 500 or exc.status in (401, 403, 429)
-                log.warning(
-                    "whatsapp reply failed%s: Twilio error %s (HTTP %s)",
-                    " (will retry)" if passing else "",
-                    exc.code,
-                    exc.status,
-                )
-                return replies[i:] if passing else []
             except (TwilioException, OSError, aiohttp.ClientError) as exc:
-                log.warning("whatsapp reply failed (will retry): %s", type(exc).__name__)
-                return replies[i:]
+                verdict = classify_twilio(exc)
+                if isinstance(verdict, Delivery):
+                    continue
+                log.warning(
+                    "whatsapp reply failed%s: %s",
+                    " (will retry)" if verdict.retry else "",
+                    verdict.detail,
+                )
+                return replies[i:] if verdict.retry else []
         return []
 
 
