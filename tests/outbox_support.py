@@ -19,7 +19,7 @@ from bot.telegram import TelegramChannel
 from bot.whatsapp import WhatsAppChannel
 from storage.db import Database
 from storage.models import Identity, Member, MemberStatus, OutboxMessage
-from storage.outbox import enqueue
+from storage.outbox import Job, Routing, claim, enqueue
 from wlcc.formatting import utcnow
 from wlcc.settings import Settings
 
@@ -159,6 +159,22 @@ def plan_notices(db: Database, count: int, *, on: str, telegram_base: int = 9000
             add_notice(session, f"k{i}", f"pesan {i}", member_id=member.id)
             keys.append(f"k{i}")
     return keys
+
+
+def claim_due(
+    db: Database, channel: str, now: datetime, lease: float, limit: int = 10
+) -> list[Job]:
+    """Claim the rows due on ``channel`` as a sender would (SKIP LOCKED on PostgreSQL)."""
+    with db.transaction() as session:
+        jobs, _ = claim(
+            session,
+            now=now,
+            limit=limit,
+            lease=timedelta(seconds=lease),
+            routing=Routing(channels=frozenset({channel})),
+            postgres=not db.is_sqlite,
+        )
+    return jobs
 
 
 def phone(n: int) -> str:

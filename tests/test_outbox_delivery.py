@@ -17,7 +17,7 @@ from sqlmodel import col, select
 
 from storage.db import Database
 from storage.models import Identity, OutboxMessage, OutboxStatus
-from storage.outbox import Outcome, Reason, Routing, apply_delivery_status, claim, record
+from storage.outbox import Outcome, Reason, apply_delivery_status, record
 from tests.conftest import TWILIO_AUTH_TOKEN
 from tests.fakes import FakeTelegram, FakeTwilio
 from tests.fakes.webhooks import WhatsAppWebhook, running_app
@@ -26,6 +26,7 @@ from tests.outbox_support import (
     FakeClock,
     add_member,
     add_notice,
+    claim_due,
     drain,
     phone,
     plan_notices,
@@ -129,16 +130,7 @@ def test_a_report_before_the_sender_recorded_the_send(db: Database) -> None:
     URL finds the row, and the sender's later 'sent' does not undo 'delivered'."""
     [key] = whatsapp_rows(db, 1)
     now = utcnow()
-    routing = Routing(channels=frozenset({"whatsapp"}))
-    with db.transaction() as session:
-        [job], _ = claim(
-            session,
-            now=now,
-            limit=5,
-            lease=timedelta(seconds=60),
-            routing=routing,
-            postgres=not db.is_sqlite,
-        )
+    [job] = claim_due(db, "whatsapp", now, lease=60, limit=5)
     with db.transaction() as session:
         assert apply_delivery_status(session, sid="SMx", status="delivered", row_id=job.id)
     with db.transaction() as session:

@@ -27,6 +27,7 @@ from tests.outbox_support import (
     FakeClock,
     add_member,
     add_notice,
+    claim_due,
     drain,
     max_in_window,
     phone,
@@ -562,31 +563,14 @@ def test_a_message_planned_for_later_does_not_hold_back_todays(
 
 
 def test_stale_outcomes_of_a_lost_lease_are_ignored(db: Database) -> None:
-    from storage.outbox import Outcome, Routing, claim, record
+    from storage.outbox import Outcome, record
 
     member = one_member(db, telegram="5001")
     notice(db, member, "k1")
     now = utcnow()
-    routing = Routing(channels=frozenset({"telegram"}))
-    with db.transaction() as session:
-        [first], _ = claim(
-            session,
-            now=now,
-            limit=10,
-            lease=timedelta(seconds=30),
-            routing=routing,
-            postgres=not db.is_sqlite,
-        )
+    [first] = claim_due(db, "telegram", now, lease=30)
     later = now + timedelta(seconds=31)  # the lease ended: another sender claims it
-    with db.transaction() as session:
-        [second], _ = claim(
-            session,
-            now=later,
-            limit=10,
-            lease=timedelta(seconds=30),
-            routing=routing,
-            postgres=not db.is_sqlite,
-        )
+    [second] = claim_due(db, "telegram", later, lease=30)
     assert second.attempts == 2
     with db.transaction() as session:
         assert (
