@@ -14,7 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from bot import media, telegram, whatsapp
 from bot.deps import DatabaseDep
 from bot.sender import BackgroundSender, build_sender
-from handlers.dispatch import Dispatcher
+from handlers.dispatch import Dispatcher, UnstorableMessage
 from handlers.router import Router, RouterConfig
 from storage.db import Database, redact_url
 from storage.migrate import pending
@@ -93,7 +93,8 @@ def create_app(
             )
         channels = {"telegram": app.state.telegram, "whatsapp": app.state.whatsapp}
         senders = {name: ch.send_replies for name, ch in channels.items() if ch is not None}
-        await app.state.dispatcher.start(senders)
+        wake = app.state.sender.sender.wake if app.state.sender is not None else None
+        await app.state.dispatcher.start(senders, wake)
         sched = None
         if scheduler if scheduler is not None else conf.wlcc_scheduler_enabled:
             from scheduler import build_scheduler
@@ -128,6 +129,11 @@ def create_app(
             status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
             headers={"Retry-After": "30"},
         )
+
+    @app.exception_handler(UnstorableMessage)
+    async def _unstorable(_: Request, exc: UnstorableMessage) -> JSONResponse:
+        # One message the database cannot hold: a retry would fail the same way.
+        return JSONResponse({"detail": str(exc)}, status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:

@@ -86,6 +86,22 @@ class Outbound:
     meta: dict[str, str] = field(default_factory=dict, compare=False)
 
 
+@dataclass(frozen=True, slots=True)
+class SendReport:
+    """How a channel's sending of one message's replies went, in order: the first ``sent``
+    replies were delivered. When ``failure`` is set the next one was not: ``retry`` for a
+    passing reason (``retry_after`` seconds, when the platform said), ``unreachable`` when the
+    chat cannot be reached any more; ``rest`` holds the pieces of that reply still unsent when
+    its first pieces went (empty: the whole reply is still to send)."""
+
+    sent: int
+    failure: str | None = None
+    retry: bool = False
+    retry_after: float | None = None
+    unreachable: bool = False
+    rest: tuple[Outbound, ...] = ()
+
+
 def inbound_to_dict(message: Inbound) -> dict[str, Any]:
     """A JSON-ready form of an inbound message, to keep it until it is processed."""
     # By hand rather than dataclasses.asdict, which deep-copies: this runs for every webhook.

@@ -54,6 +54,7 @@ from storage.broadcasts import progress_tick
 from storage.db import Database
 from storage.models import OutboxStatus
 from storage.outbox import (
+    ANSWER_KINDS,
     MEDIA_PREFIX,
     TELEGRAM,
     WHATSAPP,
@@ -217,9 +218,21 @@ def _media_id(job: Job) -> int | None:
 
 
 def _outbound(job: Job) -> Outbound:
+    """The row as a message. A reply keeps what it was made with (the hint worded in the
+    language of that moment, a share-my-number button); a notice's hint is in the recipient's
+    language."""
     choices = tuple(Choice(payload, label) for payload, label in job.choices)
-    hint = gettext(job.target.language, "choices.hint", count=len(choices)) if choices else None
-    return Outbound(text=job.text, choices=choices, hint=hint)
+    render = job.render
+    hint = render.get("hint")
+    if hint is None and choices:
+        hint = gettext(job.target.language, "choices.hint", count=len(choices))
+    return Outbound(
+        text=job.text,
+        choices=choices,
+        hint=hint,
+        request_contact=render.get("request_contact"),
+        remove_keyboard=bool(render.get("remove_keyboard")),
+    )
 
 
 def _utf16(text: str) -> int:
@@ -699,6 +712,9 @@ class OutboxSender:
         outlet = self.outlets.get(target.channel)
         if outlet is None:  # the routing only picks configured channels
             return Outcome.skip(job.id, job.lease, Reason.CHANNEL_OFF, target.channel)
+        if job.kind in ANSWER_KINDS and not job.text.strip() and _media_id(job) is None:
+            # A photo known only by the platform's reference, which may have expired by now.
+            return Outcome.skip(job.id, job.lease, Reason.MEDIA, "nothing left that can be sent")
         calls = outlet.calls(job)
         if target.channel == TELEGRAM:
             await self.chat_pacer.wait(target.address, calls)
@@ -722,7 +738,8 @@ class OutboxSender:
             reason=Reason.GARBLED if delivery.garbled else None,
             error="sent, but the platform's answer could not be read" if delivery.garbled else None,
             identity_id=target.identity_id,
-            choices=job.choices,
+            # A typed number then answers these choices; a reply's were offered by its turn.
+            choices=job.choices if job.kind not in ANSWER_KINDS else (),
         )
 
     def _failure(self, job: Job, failure: SendFailure) -> Outcome:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import json
 import logging
@@ -26,7 +27,7 @@ from telegram.error import TelegramError
 from bot.deps import DispatcherDep, SettingsDep
 from bot.failures import Delivery, classify_telegram
 from bot.http import read_body
-from bot.messages import Inbound, Location, Media, Outbound, SharedContact
+from bot.messages import Inbound, Location, Media, Outbound, SendReport, SharedContact
 from bot.render import TELEGRAM_TEXT_LIMIT, split_text
 from bot.telegram_request import AiohttpRequest
 from wlcc.formatting import utcnow
@@ -205,27 +206,40 @@ class TelegramChannel:
             rows.append([InlineKeyboardButton(choice.label, callback_data=data)])
         return InlineKeyboardMarkup(rows)
 
-    async def send_replies(self, inbound: Inbound, replies: list[Outbound]) -> list[Outbound]:
-        """Send in order; the messages left over when Telegram failed for a passing reason
-        (its servers, the network, flood control), for the outbox to retry: the pieces not yet
-        sent, so a long reply cut short is not sent twice. A refusal for good (the bot blocked,
-        a bad request) is logged and nothing is left over."""
+    async def send_replies(
+        self, inbound: Inbound, replies: list[Outbound], until: float | None = None
+    ) -> SendReport:
+        """Send in order, until the first failure; the report says how far it got. A reply cut
+        short leaves only its unsent pieces (``rest``), so nothing arrives twice. No piece
+        starts after ``until`` (the event loop's clock): the rows' lease ends then."""
         chat_id = int(inbound.address)
-        pieces = [part for reply in replies for part in self.parts(reply)]
-        for i, part in enumerate(pieces):
-            try:
-                await self._send_part(chat_id, part)
-            except TelegramError as exc:
-                verdict = classify_telegram(exc)
-                if isinstance(verdict, Delivery):  # the answer was not JSON, after a 2xx: sent
-                    continue
-                log.warning(
-                    "telegram reply to chat failed%s: %s",
-                    " (will retry)" if verdict.retry else "",
-                    exc,
-                )
-                return pieces[i:] if verdict.retry else []
-        return []
+        loop = asyncio.get_running_loop()
+        for index, reply in enumerate(replies):
+            pieces = self.parts(reply)
+            for i, part in enumerate(pieces):
+                rest = tuple(pieces[i:]) if i else ()
+                if until is not None and loop.time() >= until:
+                    return SendReport(index, "the lease of the replies ended", True, rest=rest)
+                try:
+                    await self._send_part(chat_id, part)
+                except TelegramError as exc:
+                    verdict = classify_telegram(exc)
+                    if isinstance(verdict, Delivery):  # not JSON, after a 2xx: it was sent
+                        continue
+                    log.warning(
+                        "telegram reply to chat failed%s: %s",
+                        " (will retry)" if verdict.retry else "",
+                        exc,
+                    )
+                    return SendReport(
+                        index,
+                        verdict.detail,
+                        verdict.retry,
+                        retry_after=verdict.pause,
+                        unreachable=verdict.unreachable,
+                        rest=rest,
+                    )
+        return SendReport(len(replies))
 
 
 # PTB does not check the JSON types of an update; a forged or broken one must not get further.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 from dataclasses import dataclass
@@ -22,7 +23,7 @@ from twilio.twiml.messaging_response import MessagingResponse
 from bot.deps import DatabaseDep, DispatcherDep, SettingsDep
 from bot.failures import Delivery, classify_twilio
 from bot.http import read_body
-from bot.messages import Inbound, Location, Media, Outbound
+from bot.messages import Inbound, Location, Media, Outbound, SendReport
 from bot.render import WHATSAPP_TEXT_LIMIT, numbered_text, split_text
 from storage.outbox import apply_delivery_status
 from wlcc.formatting import utcnow
@@ -149,47 +150,68 @@ class WhatsAppChannel:
         )
 
     # --- outbound ---
+    @staticmethod
+    def parts(message: Outbound) -> list[Outbound]:
+        """The WhatsApp messages one reply becomes, in order: its text with the choices as a
+        numbered list, in pieces under Twilio's limit, the photos with the first."""
+        chunks = split_text(numbered_text(message), WHATSAPP_TEXT_LIMIT) or [" "]
+        return [
+            Outbound(chunk, media=message.media if i == 0 else ()) for i, chunk in enumerate(chunks)
+        ]
+
     async def send(self, address: str, message: Outbound) -> list[SentMessage]:
         """Send one message (split over Twilio's body limit). Raises TwilioException on error."""
-        assert self.client is not None, "WhatsAppChannel.start() was not awaited"
-        chunks = split_text(numbered_text(message), WHATSAPP_TEXT_LIMIT) or [" "]
-        media_urls = [m.ref for m in message.media if m.ref.startswith(("http://", "https://"))]
-        callback = None
-        if self.settings.public_base_url:
-            callback = self.settings.public_base_url.rstrip("/") + "/webhooks/whatsapp/status"
-        sent: list[SentMessage] = []
-        for i, chunk in enumerate(chunks):
-            kwargs: dict[str, Any] = {
-                "from_": self.sender,
-                "to": f"whatsapp:{address}",
-                "body": chunk,
-            }
-            if i == 0 and media_urls:
-                kwargs["media_url"] = media_urls
-            if callback:
-                kwargs["status_callback"] = callback
-            result = await self.client.messages.create_async(**kwargs)
-            sent.append(SentMessage(result.sid, result.status))
-        return sent
+        return [await self._send_part(address, part) for part in self.parts(message)]
 
-    async def send_replies(self, inbound: Inbound, replies: list[Outbound]) -> list[Outbound]:
-        """Send in order; the replies left over when Twilio failed for a passing reason (its
-        servers, the network, rate limits, our credentials), for the outbox to retry. A refusal
-        for good (a number that cannot get WhatsApp, a bad request) is logged; nothing is left."""
-        for i, reply in enumerate(replies):
-            try:
-                await self.send(inbound.address, reply)
-            except (TwilioException, OSError, aiohttp.ClientError) as exc:
-                verdict = classify_twilio(exc)
-                if isinstance(verdict, Delivery):
-                    continue
-                log.warning(
-                    "whatsapp reply failed%s: %s",
-                    " (will retry)" if verdict.retry else "",
-                    verdict.detail,
-                )
-                return replies[i:] if verdict.retry else []
-        return []
+    async def _send_part(self, address: str, part: Outbound) -> SentMessage:
+        assert self.client is not None, "WhatsAppChannel.start() was not awaited"
+        kwargs: dict[str, Any] = {
+            "from_": self.sender,
+            "to": f"whatsapp:{address}",
+            "body": part.text,
+        }
+        media_urls = [m.ref for m in part.media if m.ref.startswith(("http://", "https://"))]
+        if media_urls:
+            kwargs["media_url"] = media_urls
+        if self.settings.public_base_url:
+            base = self.settings.public_base_url.rstrip("/")
+            kwargs["status_callback"] = base + "/webhooks/whatsapp/status"
+        result = await self.client.messages.create_async(**kwargs)
+        return SentMessage(result.sid, result.status)
+
+    async def send_replies(
+        self, inbound: Inbound, replies: list[Outbound], until: float | None = None
+    ) -> SendReport:
+        """Send in order, until the first failure; the report says how far it got (a reply
+        cut short leaves only its unsent pieces, already numbered, in ``rest``). No piece starts
+        after ``until`` (the event loop's clock): the rows' lease ends then."""
+        loop = asyncio.get_running_loop()
+        for index, reply in enumerate(replies):
+            pieces = self.parts(reply)
+            for i, part in enumerate(pieces):
+                rest = tuple(pieces[i:]) if i else ()
+                if until is not None and loop.time() >= until:
+                    return SendReport(index, "the lease of the replies ended", True, rest=rest)
+                try:
+                    await self._send_part(inbound.address, part)
+                except (TwilioException, OSError, aiohttp.ClientError) as exc:
+                    verdict = classify_twilio(exc)
+                    if isinstance(verdict, Delivery):
+                        continue
+                    log.warning(
+                        "whatsapp reply failed%s: %s",
+                        " (will retry)" if verdict.retry else "",
+                        verdict.detail,
+                    )
+                    return SendReport(
+                        index,
+                        verdict.detail,
+                        verdict.retry,
+                        retry_after=verdict.pause,
+                        unreachable=verdict.unreachable,
+                        rest=rest,
+                    )
+        return SendReport(len(replies))
 
 
 # --- webhook ---

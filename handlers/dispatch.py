@@ -5,9 +5,19 @@ one commit, so a burst costs few disk syncs) and returns as soon as it is safely
 platform gets its 200 at once. The message is then answered in the background: messages of one
 chat strictly one after another, replies sent in that order, the database work in worker
 threads. A message recorded but not answered when the process stopped is answered at the next
-start, and never twice (the router claims it in the same transaction as its answer). Replies
-the platform refused for a passing reason (5xx, flood control, the network) go to the outbox,
-which retries them with its backoff and rate limits.
+start, and never twice (the router claims it in the same transaction as its answer).
+
+The replies are outbox rows written in that same transaction, leased to this process, which
+sends them at once and then records how it went. So a crash after the commit loses no reply:
+the outbox sender sends what is left when the lease ends (a send in flight at the crash may
+arrive twice, nothing else). A reply the platform refused for a passing reason (5xx, flood
+control, the network) stays in the outbox, which retries it with its backoff and rate limits,
+and the next replies of that chat wait behind it there, so a chat's replies arrive in order.
+
+A message whose answer fails (a bug, a value the database refuses) is tried again a little later
+and, after ``WLCC_ANSWER_ATTEMPTS`` failures, set aside with its error (``wlcc inbox failed``);
+it never blocks its chat nor fails again at every start. One webhook whose message cannot be
+stored does not fail the others recorded in the same commit.
 
 Under load the answers are worked out in batches, one thread hand-off for many messages (each in
 its own transaction), and acknowledgements go first: an answer starts once no webhook has been
@@ -28,28 +38,43 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from anyio import CapacityLimiter, to_thread
+from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from bot.messages import Inbound, Outbound, inbound_from_dict, inbound_to_dict
-from handlers.router import Router
+from bot.messages import Inbound, Outbound, SendReport, inbound_from_dict, inbound_to_dict
+from handlers.router import Answer, Router
 from storage.inbound import NewInbound, record_many, unprocessed
 from wlcc.formatting import utcnow
 
 log = logging.getLogger(__name__)
 
-# Sends the replies to a message in order; returns those left unsent by a passing failure.
-Sender = Callable[[Inbound, list[Outbound]], Awaitable[list[Outbound] | None]]
+# Sends the replies to a message in order, none after the deadline (the event loop's clock);
+# reports how far it got.
+Sender = Callable[[Inbound, list[Outbound], float | None], Awaitable[SendReport]]
 BATCH_LIMIT = 256  # webhooks stored in one commit
 ANSWER_BATCH_LIMIT = 4  # messages worked out in one thread hand-off
 ANSWER_PATIENCE = 0.05  # seconds an answer waits for pending acknowledgements, at most
 ACK_QUIET = 0.002  # seconds without a webhook waiting before an answer starts
 WORKER_IN_HAND = 1000  # a worker reads no more messages while this many wait for their answer
+RETRY_DELAYS = (1.0, 5.0, 30.0)  # seconds before answering a failed message again
+LEASE_MARGIN = 20.0  # seconds before a lease ends when no reply piece starts any more
+
+
+class UnstorableMessage(ValueError):
+    """The database refused this one message (a value it cannot hold); the webhook says so
+    with a 4xx instead of asking the platform to retry for ever."""
+
+
+def _outage(exc: BaseException) -> bool:
+    """Whether a database error is the database being unavailable (not one row's fault)."""
+    return isinstance(exc, OperationalError | InterfaceError | DisconnectionError | PoolTimeout)
 
 
 @dataclass(slots=True)
 class _Work:
     inbound_id: int
     inbound: Inbound
-    done: asyncio.Future[list[Outbound] | None]
+    done: asyncio.Future[Answer | None]
 
 
 class KeyedLocks:
@@ -85,6 +110,9 @@ class Dispatcher:
         self.answer_here = answer_here
         self.locks = KeyedLocks()
         self._senders: dict[str, Sender] = {}
+        self._wake_outbox: Callable[[], None] | None = None
+        self.retry_delays: tuple[float, ...] = RETRY_DELAYS
+        self._retries: dict[int, asyncio.TimerHandle] = {}  # inbound id -> its next attempt
         self._queue: asyncio.Queue[tuple[Inbound, Sender, asyncio.Future[bool]]] | None = None
         self._writer: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
@@ -110,9 +138,15 @@ class Dispatcher:
         self._acks_done.set()
 
     # --- life cycle ---
-    async def start(self, senders: Mapping[str, Sender] | None = None) -> None:
-        """Start recording; answer what an earlier run recorded but did not answer."""
+    async def start(
+        self,
+        senders: Mapping[str, Sender] | None = None,
+        wake_outbox: Callable[[], None] | None = None,
+    ) -> None:
+        """Start recording; answer what an earlier run recorded but did not answer.
+        ``wake_outbox`` tells this process's outbox sender that replies wait for it."""
         self._senders = dict(senders or {})
+        self._wake_outbox = wake_outbox
         threads = 1 if self.router.db.is_sqlite else 2
         self._limiter = CapacityLimiter(threads)
         self._slots = asyncio.Semaphore(threads)
@@ -135,6 +169,9 @@ class Dispatcher:
                 with suppress(asyncio.CancelledError):
                     await loop_task
         self._writer = self._batcher = None
+        for handle in self._retries.values():
+            handle.cancel()
+        self._retries.clear()
         for task in list(self._tasks):
             task.cancel()
 
@@ -196,7 +233,7 @@ class Dispatcher:
         if self._queue is None:
             replies = await to_thread.run_sync(self.router.handle, inbound)
             if replies:
-                await send(inbound, replies)  # no inbox, no retry: the simulator's way
+                await send(inbound, replies, None)  # no inbox, no retry: the simulator's way
             return replies is not None
         future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
         self._idle.clear()
@@ -216,26 +253,40 @@ class Dispatcher:
             ]
             self._writing = len(batch)
             try:
-                ids = await to_thread.run_sync(self._record, items, limiter=self._record_limiter)
-            except Exception as exc:  # the database is down: the platforms will retry
-                log.error("could not record %d inbound message(s): %s", len(batch), exc)
-                for _, _, future in batch:
-                    if not future.done():
-                        future.set_exception(exc)
-                self._writing = 0
-                self._maybe_idle()
-                continue
+                ids = await self._record_batch(items)
             finally:
                 if self._queue.empty():
                     self._acks_done_at = time.monotonic()
                     self._acks_done.set()
             self._writing = 0
             for (inbound, send, future), inbound_id in zip(batch, ids, strict=True):
+                if isinstance(inbound_id, BaseException):
+                    if not future.done():
+                        future.set_exception(inbound_id)
+                    continue
                 if inbound_id is not None and self.answer_here:
                     self._schedule(inbound_id, inbound, send)
                 if not future.done():
                     future.set_result(inbound_id is not None)
             self._maybe_idle()
+
+    async def _record_batch(self, items: list[NewInbound]) -> list[int | BaseException | None]:
+        """Record a batch in one commit; if the database refuses it for one bad row (not an
+        outage), record them one by one, so that only that one fails."""
+        try:
+            found = await to_thread.run_sync(self._record, items, limiter=self._record_limiter)
+            return list(found)
+        except Exception as exc:
+            if _outage(exc):  # the database is down: the platforms will retry
+                log.error("could not record %d inbound message(s): %s", len(items), exc)
+                return [exc] * len(items)
+            if len(items) == 1:
+                log.warning("an inbound %s message could not be stored: %s", items[0].channel, exc)
+                return [UnstorableMessage(f"the message could not be stored: {type(exc).__name__}")]
+        results: list[int | BaseException | None] = []
+        for item in items:
+            results += await self._record_batch([item])
+        return results
 
     def _record(self, items: list[NewInbound]) -> list[int | None]:
         with self.router.db.transaction() as session:
@@ -255,28 +306,87 @@ class Dispatcher:
 
     def _maybe_idle(self) -> None:
         queued = self._queue is not None and not self._queue.empty()
-        if not self._tasks and not queued and not self._writing:
+        if not self._tasks and not queued and not self._writing and not self._retries:
             self._idle.set()
 
     async def _answer(self, inbound_id: int, inbound: Inbound, send: Sender | None) -> None:
         async with self.locks.hold(inbound.speaker_address):
             try:
-                replies = await self._work_out(inbound_id, inbound)
-                if replies and send is not None:
-                    unsent = await send(inbound, replies)
-                    if unsent:
-                        planned = await to_thread.run_sync(self.router.defer, inbound_id, unsent)
-                        log.info("%d %s reply(ies) left to the outbox", planned, inbound.channel)
-                elif replies:
-                    log.warning("no %s channel to send a recovered answer", inbound.channel)
-            except Exception:
-                log.exception("answering a %s message failed", inbound.channel)
-            finally:
+                answer = await self._work_out(inbound_id, inbound)
+            except asyncio.CancelledError:
                 self._in_hand.discard(inbound_id)
+                raise
+            except Exception as exc:
+                log.exception("answering a %s message failed", inbound.channel)
+                await self._failed(inbound_id, inbound, send, exc)
+                self._in_hand.discard(inbound_id)
+                return
+            self._in_hand.discard(inbound_id)  # processed: its replies are in the outbox
+            if answer is not None and answer.replies:
+                try:
+                    await self._deliver(inbound, answer, send)
+                except Exception:  # the outbox sends the replies when their lease ends
+                    log.exception("sending the replies to a %s message failed", inbound.channel)
 
-    async def _work_out(self, inbound_id: int, inbound: Inbound) -> list[Outbound] | None:
+    async def _deliver(self, inbound: Inbound, answer: Answer, send: Sender | None) -> None:
+        """Send the replies leased to us at once, then record how it went; what is left (a
+        passing failure, or replies waiting behind an earlier one) is the outbox sender's."""
+        if answer.planned.lease is None:
+            self._wake()  # an earlier reply of this chat is still waiting in the outbox
+            return
+        if send is None:
+            log.warning("no %s channel here: the outbox sends the replies", inbound.channel)
+            return
+        lease = self.router.config.reply_lease.total_seconds()
+        until = asyncio.get_running_loop().time() + lease - min(LEASE_MARGIN, lease / 3)
+        report = await send(inbound, answer.replies, until)
+        left = await to_thread.run_sync(
+            self.router.settle, inbound, answer, report, limiter=self._limiter
+        )
+        if left:
+            log.info("%d %s reply(ies) left to the outbox", left, inbound.channel)
+            self._wake()
+
+    def _wake(self) -> None:
+        if self._wake_outbox is not None:
+            self._wake_outbox()
+
+    async def _failed(
+        self, inbound_id: int, inbound: Inbound, send: Sender | None, exc: Exception
+    ) -> None:
+        """Count the failure; try again a little later, or set the message aside for good."""
+        error = f"{type(exc).__name__}: {exc}"
+        try:
+            failures = await to_thread.run_sync(self.router.note_failure, inbound_id, error)
+        except Exception:
+            log.exception("could not record the failure of inbound message %d", inbound_id)
+            return
+        if not failures:
+            return
+        if failures >= self.router.config.answer_attempts:
+            log.error(
+                "inbound %s message %d set aside after %d failed answers: %s",
+                inbound.channel,
+                inbound_id,
+                self.router.config.answer_attempts,
+                error[:200],
+            )
+            return
+        if not self.answer_here or self._queue is None:
+            return  # a worker's next full scan tries it again
+        delay = self.retry_delays[min(failures, len(self.retry_delays)) - 1]
+
+        def again() -> None:
+            self._retries.pop(inbound_id, None)
+            if self._queue is not None:
+                self._schedule(inbound_id, inbound, send)
+            self._maybe_idle()
+
+        self._retries[inbound_id] = asyncio.get_running_loop().call_later(delay, again)
+
+    async def _work_out(self, inbound_id: int, inbound: Inbound) -> Answer | None:
         """The router's answer, worked out in the next batch."""
-        done: asyncio.Future[list[Outbound] | None] = asyncio.get_running_loop().create_future()
+        done: asyncio.Future[Answer | None] = asyncio.get_running_loop().create_future()
         self._work.append(_Work(inbound_id, inbound, done))
         self._work_waiting.set()
         return await done
@@ -318,9 +428,9 @@ class Dispatcher:
         answer handed back as soon as it is ready (its replies need not wait for the batch)."""
         for work in batch:
             self._wait_for_quiet()  # acknowledgements go first
-            result: list[Outbound] | BaseException | None
+            result: Answer | BaseException | None
             try:
-                result = self.router.process(work.inbound_id, work.inbound)
+                result = self.router.answer(work.inbound_id, work.inbound)
             except Exception as exc:
                 result = exc
             try:
@@ -341,9 +451,7 @@ class Dispatcher:
             time.sleep(min(ACK_QUIET - quiet_for, remaining))
 
 
-def _settle(
-    done: asyncio.Future[list[Outbound] | None], result: list[Outbound] | BaseException | None
-) -> None:
+def _settle(done: asyncio.Future[Answer | None], result: Answer | BaseException | None) -> None:
     if done.done():  # cancelled meanwhile (stopping)
         return
     if isinstance(result, BaseException):

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import inspect
 from sqlmodel import Session
 
-from bot.messages import Choice, Inbound, Outbound
+from bot.messages import Choice, Inbound, Outbound, SendReport
 from conversations import consent, household, link_phone
 from conversations.engine import (
     Context,
@@ -32,10 +34,16 @@ from storage.conversations import (
 )
 from storage.db import Database
 from storage.identities import touch_identity
-from storage.inbound import claim_for_processing, record_inbound
+from storage.inbound import claim_for_processing, note_failure, record_inbound
 from storage.members import first_name, members_on_phone
 from storage.models import Conversation, Identity, Member
-from storage.outbox import defer_replies
+from storage.outbox import (
+    PlannedReplies,
+    ReplyFailure,
+    ReplyItem,
+    plan_replies,
+    settle_replies,
+)
 from wlcc.formatting import DEFAULT_ZONE, utcnow
 from wlcc.i18n import DEFAULT_LANGUAGE
 from wlcc.settings import Settings
@@ -88,6 +96,10 @@ class RouterConfig:
     session_timeout: timedelta = timedelta(minutes=30)
     zone: ZoneInfo = DEFAULT_ZONE
     default_language: str = DEFAULT_LANGUAGE
+    # How long the replies of a message are the answering process's to send; after a crash the
+    # outbox sender sends them once it ends.
+    reply_lease: timedelta = timedelta(seconds=60)
+    answer_attempts: int = 3  # a message whose answer fails this often is set aside
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RouterConfig:
@@ -95,7 +107,36 @@ class RouterConfig:
             session_timeout=timedelta(minutes=settings.wlcc_session_timeout_minutes),
             zone=settings.timezone,
             default_language=settings.wlcc_default_language,
+            reply_lease=timedelta(seconds=settings.wlcc_reply_lease_seconds),
+            answer_attempts=settings.wlcc_answer_attempts,
         )
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """The replies to one message and their outbox rows (committed with the turn)."""
+
+    replies: list[Outbound]
+    planned: PlannedReplies
+
+
+def reply_item(pieces: Sequence[Outbound]) -> ReplyItem:
+    """How storage keeps a reply (or the unsent pieces of one, in order): their text, their
+    choices and photos, and what the channel needs beyond them, as worded now."""
+    last = pieces[-1]
+    render: dict[str, Any] = {}
+    if last.hint:
+        render["hint"] = last.hint
+    if last.request_contact:
+        render["request_contact"] = last.request_contact
+    if last.remove_keyboard:
+        render["remove_keyboard"] = True
+    return ReplyItem(
+        text=last.text if len(pieces) == 1 else "\n".join(p.text for p in pieces if p.text.strip()),
+        choices=tuple((c.payload, c.label) for p in pieces for c in p.choices),
+        media=tuple(m.ref for p in pieces for m in p.media),
+        render=render,
+    )
 
 
 class Router:
@@ -119,17 +160,49 @@ class Router:
             return None
         return self.process(inbound_id, inbound)
 
-    def defer(self, inbound_id: int, replies: list[Outbound]) -> int:
-        """Replies the channel could not send just now go to the outbox, which retries them."""
-        items = [
-            (r.text, [(c.payload, c.label) for c in r.choices], [m.ref for m in r.media])
-            for r in replies
-        ]
-        with self.db.transaction() as session:
-            return defer_replies(session, inbound_id, items, utcnow())
-
     def process(self, inbound_id: int, inbound: Inbound) -> list[Outbound] | None:
-        """Answer a recorded message, once: None when it was already processed."""
+        """Answer a recorded message, once: None when it was already processed. The replies
+        are only returned (the simulator and tests show them); :meth:`answer` also keeps them."""
+        answer = self._turn(inbound_id, inbound, keep=False)
+        return None if answer is None else answer.replies
+
+    def answer(self, inbound_id: int, inbound: Inbound) -> Answer | None:
+        """Answer a recorded message, once, and write its replies to the outbox in the same
+        transaction (leased to the caller to send at once, when nothing of this chat is still
+        waiting): None when it was already processed."""
+        return self._turn(inbound_id, inbound, keep=True)
+
+    def settle(self, inbound: Inbound, answer: Answer, report: SendReport) -> int:
+        """Record how the direct send went; returns how many replies the outbox now retries."""
+        failure = None
+        if report.failure is not None:
+            failure = ReplyFailure(
+                retry=report.retry,
+                detail=report.failure,
+                retry_after=report.retry_after,
+                unreachable=report.unreachable,
+                rest=reply_item(report.rest) if report.rest else None,
+            )
+        with self.db.transaction() as session:
+            return settle_replies(
+                session,
+                answer.planned,
+                sent=report.sent,
+                failure=failure,
+                channel=inbound.channel,
+                address=inbound.address,
+                now=utcnow(),
+            )
+
+    def note_failure(self, inbound_id: int, error: str) -> int:
+        """Count a failed answer; how many there were (at ``answer_attempts`` the message is
+        set aside for good; 0: it was answered meanwhile)."""
+        with self.db.transaction() as session:
+            return note_failure(
+                session, inbound_id, error, now=utcnow(), attempts=self.config.answer_attempts
+            )
+
+    def _turn(self, inbound_id: int, inbound: Inbound, *, keep: bool) -> Answer | None:
         with self.db.transaction(lock_key=inbound.speaker_address) as session:
             identity = touch_identity(
                 session,
@@ -176,7 +249,19 @@ class Router:
             idle = inbound.received_at - ctx.conversation.updated_at
             if first_contact or snapshot(ctx.conversation) != before or idle >= RESAVE_AFTER:
                 save_conversation(session, ctx.conversation, now=inbound.received_at)
-            return ctx.replies
+            planned = PlannedReplies((), None)
+            if keep and ctx.replies:
+                planned = plan_replies(
+                    session,
+                    inbound_id=inbound_id,
+                    platform_id=inbound.platform_id,
+                    identity_id=identity.id,
+                    community_id=identity.community_id,
+                    replies=[reply_item([reply]) for reply in ctx.replies],
+                    now=utcnow(),
+                    lease=self.config.reply_lease,
+                )
+            return Answer(ctx.replies, planned)
 
     def identify(self, session: Session, identity: Identity, conversation: Conversation) -> Speaker:
         household_members: tuple[Member, ...] = ()

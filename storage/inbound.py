@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, delete, update
+from sqlalchemy import bindparam, delete, func, or_, update
 from sqlmodel import Session, col, select
 
 from storage.models import InboundMessage
@@ -78,16 +78,66 @@ def claim_for_processing(session: Session, inbound_id: int, identity_id: int) ->
     return bool(result.rowcount)
 
 
+def note_failure(
+    session: Session, inbound_id: int, error: str, *, now: datetime, attempts: int
+) -> int:
+    """Count one failed answer to a recorded message, with its error; at ``attempts`` failures
+    the message is set aside (``failed_at``): no restart tries it again. Returns the failures
+    counted so far (0: the message was answered or set aside meanwhile)."""
+    row = session.get(InboundMessage, inbound_id)
+    if row is None or row.processed_at is not None or row.failed_at is not None:
+        return 0
+    row.attempts += 1
+    row.error = error[:500]
+    if row.attempts >= attempts:
+        row.failed_at = now
+    session.add(row)
+    return row.attempts
+
+
+def failed_messages(session: Session, limit: int = 100) -> list[InboundMessage]:
+    """Messages set aside because answering them kept failing, newest first."""
+    return list(
+        session.exec(
+            select(InboundMessage)
+            .where(col(InboundMessage.failed_at).is_not(None))
+            .order_by(col(InboundMessage.id).desc())
+            .limit(limit)
+        )
+    )
+
+
+def count_failed(session: Session) -> int:
+    return int(
+        session.execute(
+            select(func.count()).where(col(InboundMessage.failed_at).is_not(None))
+        ).scalar_one()
+    )
+
+
+def retry_failed(session: Session, inbound_id: int | None = None) -> int:
+    """Put set-aside messages (one, or all) back to be answered; returns how many."""
+    query = update(InboundMessage).where(
+        col(InboundMessage.failed_at).is_not(None), col(InboundMessage.processed_at).is_(None)
+    )
+    if inbound_id is not None:
+        query = query.where(col(InboundMessage.id) == inbound_id)
+    result = session.execute(query.values(failed_at=None, attempts=0))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
 def unprocessed(
     session: Session, received_before: datetime, limit: int = 1000, after_id: int = 0
 ) -> list[InboundMessage]:
     """Messages recorded but never processed (the process stopped in between, or a worker
-    answers them), oldest first; only those with an id above ``after_id``."""
+    answers them), oldest first; only those with an id above ``after_id``. Messages set aside
+    after failing too often are not among them."""
     return list(
         session.exec(
             select(InboundMessage)
             .where(
                 col(InboundMessage.processed_at).is_(None),
+                col(InboundMessage.failed_at).is_(None),
                 col(InboundMessage.received_at) < received_before,
                 col(InboundMessage.id) > after_id,
             )
@@ -98,11 +148,16 @@ def unprocessed(
 
 
 def purge_inbound(session: Session, older_than_days: int) -> int:
-    """Forget dedupe records older than any platform retry window (personal-data minimisation)."""
+    """Forget dedupe records older than any platform retry window (personal-data minimisation),
+    and messages set aside as failed, as old."""
     cutoff = utcnow() - timedelta(days=older_than_days)
     result = session.execute(
         delete(InboundMessage).where(
-            col(InboundMessage.received_at) < cutoff, col(InboundMessage.processed_at).is_not(None)
+            col(InboundMessage.received_at) < cutoff,
+            or_(
+                col(InboundMessage.processed_at).is_not(None),
+                col(InboundMessage.failed_at).is_not(None),
+            ),
         )
     )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]

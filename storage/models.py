@@ -37,6 +37,11 @@ class InboundMessage(SQLModel, table=True):
     # The message itself until it is processed (then emptied): a restart finishes the work.
     payload: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     processed_at: datetime | None = Field(default=None, index=True)
+    # Answering failed this many times (migration 0006); after a few the message is set aside
+    # (failed_at, error) so that it does not fail again at every start.
+    attempts: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    failed_at: datetime | None = None
+    error: str | None = Field(default=None, max_length=500)
 
 
 class Identity(SQLModel, table=True):
@@ -191,6 +196,10 @@ class OutboxMessage(SQLModel, table=True):
     broadcast_id: int | None = Field(default=None, foreign_key="broadcast.id", index=True)
     priority: int = 0
     reason: str | None = Field(default=None, max_length=32)
+    # Migration 0006: what the channel needs beyond text and choices, fixed when the message was
+    # made ("hint": the numbered-list footer in the language of that moment; "request_contact",
+    # "remove_keyboard" for replies). None for notices, which are worded per recipient.
+    render: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
 
 
 class OutboxPriority:

@@ -33,7 +33,6 @@ from storage.models import (
     Broadcast,
     BroadcastStatus,
     Identity,
-    InboundMessage,
     Member,
     OutboxMessage,
     OutboxPriority,
@@ -53,6 +52,8 @@ MEDIA_PREFIX = "media:"  # an outbox media entry naming a MediaFile row: "media:
 REPLY_KIND = "reply"
 ANSWER_KINDS = frozenset({REPLY_KIND})
 REPLY_RETRY_AFTER = timedelta(seconds=5)  # the platform just failed: give it a moment
+# Delivered replies are kept this long only: the conversation itself is the record.
+REPLY_RETENTION = timedelta(days=1)
 
 # Status order for delivery reports: a report never moves a row to a lower rank. "failed" and
 # "undelivered" rank with "delivered": whichever final answer came first stands.
@@ -192,45 +193,176 @@ def enqueue(
     )
 
 
-def defer_replies(
-    session: Session,
-    inbound_id: int,
-    replies: Sequence[tuple[str, Sequence[tuple[str, str]], Sequence[str]]],
-    now: datetime,
-) -> int:
-    """Hand the unsent answers to a recorded message to the outbox, to the chat it came from:
-    ``(text, choices, media)`` each, in order. Returns how many were planned (a second call for
-    the same message plans nothing). Only photos of the media store (``media:<id>``) go along;
-    a platform's own file reference may have expired by the retry."""
+@dataclass(frozen=True, slots=True)
+class ReplyItem:
+    """One reply to a message as storage keeps it: the words, the choices, the photos, and what
+    the channel needs beyond them (``render``: the numbered-list hint as it was worded, a
+    share-my-number button), fixed when the reply was made."""
+
+    text: str
+    choices: tuple[tuple[str, str], ...] = ()
+    media: tuple[str, ...] = ()
+    render: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedReplies:
+    """The outbox rows of one message's replies, in order. ``lease`` is set when they were
+    leased to the caller to send at once; None when an earlier message of the chat is still
+    waiting to be delivered, so these wait their turn behind it in the outbox."""
+
+    ids: tuple[int, ...]
+    lease: datetime | None
+
+
+def _reply_queue_busy(session: Session, identity_id: int, now: datetime) -> bool:
+    """Whether a message to this chat is still to be delivered ahead of a new one (being sent,
+    due, or waiting for a retry): the same rule the claim keeps order by."""
+    o = _table()
     found = session.execute(
-        select(col(Identity.id), col(Identity.community_id), col(InboundMessage.platform_id))
-        .join(InboundMessage, col(InboundMessage.identity_id) == col(Identity.id))
-        .where(col(InboundMessage.id) == inbound_id)
+        select(o.c.id)
+        .where(
+            o.c.identity_id == identity_id,
+            o.c.status.in_((OutboxStatus.PENDING, OutboxStatus.SENDING)),
+            or_(o.c.attempts > 0, o.c.next_attempt_at <= now),
+        )
+        .limit(1)
     ).first()
-    if found is None:
-        return 0
-    identity_id, community_id, platform_id = found
-    planned = 0
-    for i, (text, choices, media) in enumerate(replies):
-        media = [ref for ref in media if ref.startswith(MEDIA_PREFIX)]
-        if not text.strip() and not media:
-            continue  # a photo known only by the platform's reference: nothing left to send
-        new = enqueue(
-            session,
+    return found is not None
+
+
+def plan_replies(
+    session: Session,
+    *,
+    inbound_id: int,
+    platform_id: str,
+    identity_id: int,
+    community_id: int,
+    replies: Sequence[ReplyItem],
+    now: datetime,
+    lease: timedelta,
+) -> PlannedReplies:
+    """Write the replies to a recorded message as outbox rows to the chat it came from, inside
+    the transaction that marks the message processed: committed together, so that a crash
+    after the commit still delivers them (the sender claims them when the lease ends).
+
+    When nothing for this chat is still waiting, the rows are leased to the caller at once
+    (status ``sending``, ``attempts`` 1), which sends them directly and then settles them with
+    :func:`settle_replies`; otherwise they wait in order behind what is ahead of them.
+    Replies are answers, not notices: BERHENTI does not hold them back (``ANSWER_KINDS``).
+    """
+    if not replies:
+        return PlannedReplies((), None)
+    direct = not _reply_queue_busy(session, identity_id, now)
+    lease_until = now + lease if direct else None
+    rows = []
+    for i, reply in enumerate(replies):
+        values = _values(
             # The platform's id too: row ids can start again once every old message is purged.
-            key=f"reply:{inbound_id}:{platform_id}:{i}",
+            key=f"reply:{inbound_id}:{platform_id[:100]}:{i}",
             kind=REPLY_KIND,
             community_id=community_id,
+            text=reply.text,
+            member_id=None,
             identity_id=identity_id,
-            text=text,
-            choices=choices,
-            media=media,
-            # One after another, in order: the sender keeps a recipient's rows in sequence.
-            not_before=now + REPLY_RETRY_AFTER,
+            choices=reply.choices,
+            media=reply.media,
+            template_vars=None,
+            not_before=now,
+            broadcast_id=None,
             priority=OutboxPriority.URGENT,
+            now=now,
         )
-        planned += new is not None
-    return planned
+        values["render"] = dict(reply.render)
+        if direct:
+            values.update(status=OutboxStatus.SENDING, lease_until=lease_until, attempts=1)
+        rows.append(values)
+    o = _table()
+    statement = o.insert().returning(o.c.id, sort_by_parameter_order=True)
+    ids = tuple(int(r[0]) for r in session.execute(statement, rows))
+    return PlannedReplies(ids, lease_until)
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyFailure:
+    """Why the direct send of replies stopped, for :func:`settle_replies`."""
+
+    retry: bool  # a passing failure: the outbox tries again
+    detail: str
+    retry_after: float | None = None  # seconds the platform asked for (flood control)
+    unreachable: bool = False  # a refusal that means the chat cannot be reached any more
+    rest: ReplyItem | None = None  # what is left of the reply cut short (its first pieces went)
+
+
+def settle_replies(
+    session: Session,
+    planned: PlannedReplies,
+    *,
+    sent: int,
+    failure: ReplyFailure | None,
+    channel: str,
+    address: str,
+    now: datetime,
+) -> int:
+    """Record how the direct send of leased replies went: the first ``sent`` rows were
+    delivered; if ``failure``, the next one failed (retried later, or failed for good with the
+    rest). Rows whose lease another sender took over meanwhile are left alone. Returns how many
+    rows were left to the outbox to retry."""
+    if planned.lease is None or not planned.ids:
+        return 0
+    o = _table()
+    ids = planned.ids
+    mine = and_(o.c.lease_until == planned.lease, o.c.status == OutboxStatus.SENDING)
+    common = {"updated_at": now, "lease_until": None}
+    if sent:
+        session.execute(
+            update(o)
+            .where(o.c.id.in_(ids[:sent]), mine)
+            .values(
+                **common, status=OutboxStatus.SENT, sent_at=now, channel=channel, address=address
+            )
+        )
+    if failure is None or sent >= len(ids):
+        return 0
+    failed, after = ids[sent], ids[sent + 1 :]
+    if not failure.retry:
+        session.execute(
+            update(o)
+            .where(o.c.id.in_(ids[sent:]), mine)
+            .values(
+                **common,
+                status=OutboxStatus.FAILED,
+                channel=channel,
+                address=address,
+                reason=Reason.REJECTED,
+                last_error=_error(failure.detail),
+            )
+        )
+        if failure.unreachable:
+            mark_unreachable(session, channel, address, None)
+        return 0
+    retry_at = now + max(REPLY_RETRY_AFTER, timedelta(seconds=failure.retry_after or 0))
+    values: dict[str, Any] = {
+        **common,
+        "status": OutboxStatus.PENDING,
+        "next_attempt_at": retry_at,
+        "last_error": _error(failure.detail),
+    }
+    if failure.rest is not None:  # the pieces already delivered are not sent again
+        values.update(
+            text=failure.rest.text,
+            choices=[list(c) for c in failure.rest.choices],
+            media=list(failure.rest.media),
+            render=dict(failure.rest.render),
+        )
+    session.execute(update(o).where(o.c.id == failed, mine).values(**values))
+    if after:  # not tried: they wait behind the one that failed, in order
+        session.execute(
+            update(o)
+            .where(o.c.id.in_(after), mine)
+            .values(**common, status=OutboxStatus.PENDING, attempts=0, next_attempt_at=now)
+        )
+    return 1 + len(after)
 
 
 @dataclass(frozen=True, slots=True)
@@ -305,6 +437,7 @@ _CLAIMED_COLUMNS = (
     "attempts",
     "priority",
     "next_attempt_at",
+    "render",
     "member_id",
     "identity_id",
     "broadcast_id",
@@ -334,6 +467,8 @@ class OutboxRow(Protocol):
     def priority(self) -> int: ...
     @property
     def next_attempt_at(self) -> datetime: ...
+    @property
+    def render(self) -> dict[str, Any] | None: ...
     @property
     def member_id(self) -> int | None: ...
     @property
@@ -414,6 +549,7 @@ class Job:
     broadcast_id: int | None
     target: Target
     priority: int = OutboxPriority.NORMAL
+    render: Mapping[str, Any] = field(default_factory=dict)  # see OutboxMessage.render
 
 
 @dataclass(frozen=True, slots=True)
@@ -532,6 +668,7 @@ def claim(
                 broadcast_id=row.broadcast_id,
                 target=decision,
                 priority=row.priority,
+                render=dict(row.render or {}),
             )
         )
     if skipped:
@@ -944,14 +1081,19 @@ FINISHED = (
 
 def purge_outbox(session: Session, older_than_days: int, now: datetime | None = None) -> int:
     """Forget finished messages last touched more than ``older_than_days`` ago (their texts are
-    personal data); pending ones, and every row of a broadcast still sending, stay."""
-    cutoff = (now or utcnow()) - timedelta(days=older_than_days)
+    personal data), and finished replies after ``REPLY_RETENTION``; pending ones, and every row
+    of a broadcast still sending, stay."""
+    now = now or utcnow()
+    cutoff = now - timedelta(days=older_than_days)
     table = _table()
     sending = select(col(Broadcast.id)).where(col(Broadcast.status) == BroadcastStatus.SENDING)
     result = session.execute(
         delete(table).where(
             table.c.status.in_(FINISHED),
-            table.c.updated_at < cutoff,
+            or_(
+                table.c.updated_at < cutoff,
+                and_(table.c.kind.in_(ANSWER_KINDS), table.c.updated_at < now - REPLY_RETENTION),
+            ),
             or_(table.c.broadcast_id.is_(None), table.c.broadcast_id.not_in(sending)),
         )
     )

@@ -25,10 +25,10 @@ import pytest
 from sqlalchemy import func
 from sqlmodel import select
 
-from bot.messages import Inbound, Outbound, SharedContact, inbound_to_dict
+from bot.messages import Inbound, Outbound, SendReport, SharedContact, inbound_to_dict
 from conversations.engine import REGISTRY, Context, Dialog, Turn, discover
 from handlers.dispatch import Dispatcher
-from handlers.router import Router
+from handlers.router import Answer, Router
 from storage.conversations import load_conversation
 from storage.db import Database
 from storage.inbound import NewInbound, record_many
@@ -288,9 +288,12 @@ def test_dispatcher_sends_replies_in_arrival_order(db: Database, started: bool) 
     phones = ["+6281200000001", "+6281200000002"]
     sent: list[tuple[str, str]] = []
 
-    async def send(inbound: Inbound, replies: list[Outbound]) -> None:
+    async def send(
+        inbound: Inbound, replies: list[Outbound], until: float | None = None
+    ) -> SendReport:
         await asyncio.sleep(0)  # let the other tasks run meanwhile
         sent.extend((inbound.address, reply.text) for reply in replies)
+        return SendReport(len(replies))
 
     async def main() -> None:
         if started:
@@ -317,8 +320,11 @@ def test_dispatcher_does_not_send_for_a_retry(db: Database, started: bool) -> No
     dispatcher = Dispatcher(Router(db))
     sent: list[Inbound] = []
 
-    async def send(inbound: Inbound, replies: list[Outbound]) -> None:
+    async def send(
+        inbound: Inbound, replies: list[Outbound], until: float | None = None
+    ) -> SendReport:
         sent.append(inbound)
+        return SendReport(len(replies))
 
     inbound = message("halo", platform_id="SM-dispatch-retry")
 
@@ -354,8 +360,9 @@ def test_dispatcher_answers_what_an_earlier_run_recorded(db: Database) -> None:
         )
     sent: list[list[Outbound]] = []
 
-    async def send(_: Inbound, replies: list[Outbound]) -> None:
+    async def send(_: Inbound, replies: list[Outbound], until: float | None = None) -> SendReport:
         sent.append(replies)
+        return SendReport(len(replies))
 
     async def run_once() -> None:
         dispatcher = Dispatcher(Router(db))
@@ -373,20 +380,24 @@ def test_dispatcher_answers_what_an_earlier_run_recorded(db: Database) -> None:
 class _FailingRouter(Router):
     """A router whose database work fails for one message (the database went away mid-batch)."""
 
-    def process(self, inbound_id: int, inbound: Inbound) -> list[Outbound] | None:
+    def answer(self, inbound_id: int, inbound: Inbound) -> Answer | None:
         if inbound.text == "fails":
             raise RuntimeError("the database went away")
-        return super().process(inbound_id, inbound)
+        return super().answer(inbound_id, inbound)
 
 
 def test_a_message_that_fails_does_not_hold_up_the_others_in_its_batch(
     db: Database, caplog: pytest.LogCaptureFixture
 ) -> None:
     dispatcher = Dispatcher(_FailingRouter(db))
+    dispatcher.retry_delays = (0.01,)
     sent: list[str] = []
 
-    async def send(inbound: Inbound, replies: list[Outbound]) -> None:
+    async def send(
+        inbound: Inbound, replies: list[Outbound], until: float | None = None
+    ) -> SendReport:
         sent.append(inbound.address)
+        return SendReport(len(replies))
 
     phones = [f"+62812000001{i:02d}" for i in range(12)]
     inbounds = [message("fails" if i == 5 else "halo", phone=p) for i, p in enumerate(phones)]
@@ -409,9 +420,11 @@ def test_answers_keep_coming_while_webhooks_keep_arriving(db: Database) -> None:
     dispatcher = Dispatcher(Router(db))
     sent: list[str] = []
 
-    async def send(inbound: Inbound, replies: list[Outbound]) -> list[Outbound]:
+    async def send(
+        inbound: Inbound, replies: list[Outbound], until: float | None = None
+    ) -> SendReport:
         sent.append(inbound.platform_id)
-        return []
+        return SendReport(len(replies))
 
     async def main() -> int:
         await dispatcher.start({"whatsapp": send})

@@ -9,7 +9,7 @@ from sqlmodel import select
 
 from scheduler import build_scheduler, housekeeping
 from storage.identities import default_community, touch_identity
-from storage.inbound import claim_for_processing, record_inbound
+from storage.inbound import claim_for_processing, note_failure, record_inbound
 from storage.models import (
     Broadcast,
     BroadcastStatus,
@@ -31,17 +31,21 @@ def test_housekeeping_forgets_old_records_and_keeps_what_is_still_needed(db, set
         identity = touch_identity(session, channel="telegram", address="5001", now=now)
         assert community_id is not None and identity.id is not None
 
-        def inbound(name: str, age: timedelta, processed: bool) -> None:
+        def inbound(name: str, age: timedelta, processed: bool, set_aside: bool = False) -> None:
             inbound_id = record_inbound(
                 session, channel="telegram", platform_id=name, kind="text", received_at=now - age
             )
             assert inbound_id is not None and identity.id is not None
             if processed:
                 claim_for_processing(session, inbound_id, identity.id)
+            if set_aside:
+                note_failure(session, inbound_id, "boom", now=now, attempts=1)
 
         inbound("old-answered", 91 * DAY, processed=True)
         inbound("old-unanswered", 91 * DAY, processed=False)  # still to be answered: kept
         inbound("recent", 10 * DAY, processed=True)
+        inbound("old-set-aside", 91 * DAY, processed=False, set_aside=True)  # failed: forgotten
+        inbound("recent-set-aside", 10 * DAY, processed=False, set_aside=True)
 
         session.add(Conversation(key="idle", data={}, choices=[], updated_at=now - 31 * DAY))
         session.add(Conversation(key="recent", data={}, choices=[], updated_at=now - DAY))
@@ -51,11 +55,17 @@ def test_housekeeping_forgets_old_records_and_keeps_what_is_still_needed(db, set
         session.add_all([sending, done])
         session.flush()
 
-        def outbox(key: str, status: str, age: timedelta, broadcast: Broadcast | None = None):
+        def outbox(
+            key: str,
+            status: str,
+            age: timedelta,
+            broadcast: Broadcast | None = None,
+            kind: str = "approval_request",
+        ):
             enqueue(
                 session,
                 key=key,
-                kind="broadcast" if broadcast else "reply",
+                kind="broadcast" if broadcast else kind,
                 community_id=community_id,
                 identity_id=identity.id,
                 text=key,
@@ -73,20 +83,27 @@ def test_housekeeping_forgets_old_records_and_keeps_what_is_still_needed(db, set
         outbox("old-pending", OutboxStatus.PENDING, 181 * DAY)  # not sent yet: kept
         outbox("old-of-a-broadcast-still-sending", OutboxStatus.SENT, 181 * DAY, sending)
         outbox("recent-delivered", OutboxStatus.DELIVERED, 179 * DAY)
+        # Replies to a person's own messages are kept a day only once delivered.
+        outbox("reply-of-two-days-ago", OutboxStatus.SENT, 2 * DAY, kind="reply")
+        outbox("reply-of-this-morning", OutboxStatus.SENT, DAY / 4, kind="reply")
+        outbox("reply-still-to-retry", OutboxStatus.PENDING, 2 * DAY, kind="reply")
 
     removed = housekeeping(db, settings)
 
-    assert removed == {"inbound": 1, "conversations": 1, "outbox": 3}
+    assert removed == {"inbound": 2, "conversations": 1, "outbox": 4}
     with db.transaction() as session:
         assert sorted(session.exec(select(InboundMessage.platform_id))) == [
             "old-unanswered",
             "recent",
+            "recent-set-aside",
         ]
         assert list(session.exec(select(Conversation.key))) == ["recent"]
         assert sorted(session.exec(select(OutboxMessage.key))) == [
             "old-of-a-broadcast-still-sending",
             "old-pending",
             "recent-delivered",
+            "reply-of-this-morning",
+            "reply-still-to-retry",
         ]
     assert housekeeping(db, settings) == {"inbound": 0, "conversations": 0, "outbox": 0}
 

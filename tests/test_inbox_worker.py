@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 import pytest
 from sqlmodel import func, select
 
-from bot.messages import Inbound, Outbound, inbound_to_dict
+from bot.messages import Inbound, Outbound, SendReport, inbound_to_dict
 from bot.telegram import TelegramChannel
 from handlers.dispatch import Dispatcher
 from handlers.router import Router
@@ -95,9 +95,11 @@ def test_a_message_committed_after_a_newer_one_is_still_answered(db: Database) -
     worker's regular full scan finds it although its quick polls only look past the newest."""
     sent: list[str] = []
 
-    async def send(inbound: Inbound, replies: list[Outbound]) -> list[Outbound]:
+    async def send(
+        inbound: Inbound, replies: list[Outbound], until: float | None = None
+    ) -> SendReport:
         sent.append(inbound.platform_id)
-        return []
+        return SendReport(len(replies))
 
     def record(row_id: int, platform_id: str) -> None:
         inbound = Inbound("telegram", "5001", "5001", platform_id, utcnow(), text="BANTUAN")

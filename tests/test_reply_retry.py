@@ -14,10 +14,8 @@ from sqlmodel import select
 from bot.messages import Choice, Inbound, Media, Outbound
 from bot.render import TELEGRAM_TEXT_LIMIT, split_text
 from bot.telegram import TelegramChannel
-from storage.identities import touch_identity
-from storage.inbound import claim_for_processing, record_inbound
 from storage.models import OutboxMessage
-from storage.outbox import REPLY_KIND, defer_replies
+from storage.outbox import REPLY_KIND
 from tests.fakes.channels import on_channel
 from tests.fakes.telegram_updates import SITI
 from tests.outbox_support import FAST, FakeClock, drain
@@ -39,10 +37,16 @@ def settings(make_settings):
     return make_settings(wlcc_sender_enabled=False)
 
 
-def replies_waiting(db) -> list[OutboxMessage]:
+def reply_rows(db) -> list[OutboxMessage]:
+    """Every reply is an outbox row, written with the turn that answered the message."""
     with db.transaction() as session:
         query = select(OutboxMessage).where(OutboxMessage.kind == REPLY_KIND)
         return list(session.exec(query.order_by(OutboxMessage.id)))  # type: ignore[arg-type]
+
+
+def replies_waiting(db) -> list[OutboxMessage]:
+    """The replies the outbox still has to deliver."""
+    return [r for r in reply_rows(db) if r.status in ("pending", "sending")]
 
 
 def send_the_outbox(db, settings) -> None:
@@ -68,7 +72,8 @@ def test_a_telegram_reply_that_failed_for_a_while_arrives_later_in_order(
     assert fake_telegram.texts(CHAT) == [t("welcome"), t("menu.header")]
     menu = fake_telegram.sent(CHAT)[-1]
     assert "BANTUAN" in [b["callback_data"] for b in menu.buttons]
-    assert [r.status for r in replies_waiting(db)] == ["sent", "sent"]
+    assert [r.status for r in reply_rows(db)] == ["sent", "sent"]
+    assert replies_waiting(db) == []
 
 
 @pytest.mark.parametrize("status", [403, 400], ids=["blocked", "chat_not_found"])
@@ -80,6 +85,7 @@ def test_a_telegram_reply_refused_for_good_is_not_retried(
     assert telegram.say("halo").status_code == 200
 
     assert replies_waiting(db) == []
+    assert {(r.status, r.reason) for r in reply_rows(db)} == {("failed", "rejected")}
     assert fake_telegram.calls("sendMessage", ok=False)[0].status == status
 
 
@@ -109,6 +115,7 @@ def test_a_whatsapp_reply_to_a_number_without_whatsapp_is_not_retried(
     assert whatsapp.say("MENU", phone=PHONE).status_code == 200
 
     assert replies_waiting(db) == []
+    assert [(r.status, r.reason) for r in reply_rows(db)] == [("failed", "rejected")]
 
 
 def test_an_answer_is_retried_even_to_a_chat_that_said_berhenti(
@@ -124,7 +131,7 @@ def test_an_answer_is_retried_even_to_a_chat_that_said_berhenti(
 
     send_the_outbox(db, settings)
 
-    assert [r.status for r in replies_waiting(db)] == ["sent"]
+    assert replies_waiting(db) == []
     assert fake_twilio.bodies(WA_TO)[-1] == waiting[0].text
 
 
@@ -136,36 +143,14 @@ def test_a_reply_cut_short_leaves_only_its_unsent_pieces(settings, fake_telegram
     inbound = Inbound("telegram", str(CHAT), str(CHAT), "77", utcnow(), text="MENU")
     fake_telegram.fail_next(502, method="sendMessage", times=1)
 
-    left = on_channel(TelegramChannel(settings), lambda ch: ch.send_replies(inbound, [reply]))
+    report = on_channel(TelegramChannel(settings), lambda ch: ch.send_replies(inbound, [reply]))
+    left = report.rest
 
+    assert (report.sent, report.retry) == (0, True)
     assert len(fake_telegram.calls("sendPhoto", ok=True)) == 1
     assert [piece.text for piece in left] == split_text(text, TELEGRAM_TEXT_LIMIT)
     assert len(left) > 1 and not any(piece.media for piece in left)
     assert [piece.choices for piece in left] == [()] * (len(left) - 1) + [reply.choices]
-
-
-def test_deferred_replies_keep_what_can_still_be_sent(db):
-    """A platform's own photo reference may have expired by the retry: the text goes without
-    it, a photo with nothing else is dropped, a photo of the media store stays."""
-    with db.transaction() as session:
-        identity = touch_identity(session, channel="telegram", address=str(CHAT))
-        inbound_id = record_inbound(session, channel="telegram", platform_id="900", kind="text")
-        assert inbound_id is not None and identity.id is not None
-        claim_for_processing(session, inbound_id, identity.id)
-    items = [
-        ("", [], ["AgACAgQAAxkBAAI-photo"]),
-        ("Pengumuman", [("MENU", "Menu utama")], ["AgACAgQAAxkBAAI-photo"]),
-        ("", [], ["media:3"]),
-    ]
-    with db.transaction() as session:
-        assert defer_replies(session, inbound_id, items, utcnow()) == 2
-        assert defer_replies(session, inbound_id, items, utcnow()) == 0  # planned once
-    waiting = replies_waiting(db)
-    assert [(r.text, r.media, r.choices) for r in waiting] == [
-        ("Pengumuman", [], [["MENU", "Menu utama"]]),
-        ("", ["media:3"], []),
-    ]
-    assert {r.identity_id for r in waiting} == {identity.id}
 
 
 @pytest.mark.parametrize(

@@ -106,7 +106,9 @@ def worker(
         console.print(f"Outbox sender {sender.name} running ({channels}). Ctrl-C stops it.")
         inbox = None
         if settings.wlcc_inbox_worker and not once:
-            inbox = asyncio.create_task(_answer_inbox(db, settings, telegram, whatsapp, stopping))
+            inbox = asyncio.create_task(
+                _answer_inbox(db, settings, telegram, whatsapp, stopping, sender.wake)
+            )
             console.print("Answering inbound messages too (WLCC_INBOX_WORKER).")
         try:
             stats = await (sender.drain() if once else sender.run())
@@ -129,7 +131,12 @@ def worker(
 
 
 async def _answer_inbox(
-    db: Any, settings: Any, telegram: Any, whatsapp: Any, stop: asyncio.Event
+    db: Any,
+    settings: Any,
+    telegram: Any,
+    whatsapp: Any,
+    stop: asyncio.Event,
+    wake_outbox: Any = None,
 ) -> None:
     """The inbox half of ``wlcc worker``: answers what the app's webhooks recorded."""
 
@@ -142,7 +149,9 @@ async def _answer_inbox(
     )
     dispatcher = Dispatcher(router)
     channels = {"telegram": telegram, "whatsapp": whatsapp}
-    await dispatcher.start({n: c.send_replies for n, c in channels.items() if c is not None})
+    await dispatcher.start(
+        {n: c.send_replies for n, c in channels.items() if c is not None}, wake_outbox
+    )
     await dispatcher.run_worker(stop)
 
 

@@ -45,6 +45,11 @@ class Settings(BaseSettings):
     # Answer inbound messages in a separate `wlcc worker` process instead of in the app: the
     # webhooks then only record (fastest acknowledgement); run exactly one such worker.
     wlcc_inbox_worker: bool = False
+    # Seconds the replies to a message are reserved for the process that answered it; if it
+    # dies before sending them, the outbox sender sends them when this ends.
+    wlcc_reply_lease_seconds: float = Field(default=60.0, ge=1, le=3600)
+    # A message whose answer fails this many times is set aside (`wlcc inbox failed` lists it).
+    wlcc_answer_attempts: int = Field(default=3, ge=1, le=100)
 
     # --- outbox sender (bot/sender.py); a rate of 0 lifts that limit ---
     wlcc_sender_enabled: bool = True  # run the sender inside the app (else: `wlcc worker`)

@@ -144,7 +144,9 @@ class FakeServer(Generic[C]):
         self._calls: list[C] = []
         self._script: list[Scripted] = []
         self.errors: list[str] = []  # tracebacks of the fake itself failing (a bug in the fake)
-        self.delay = 0.0  # seconds to wait before answering, to simulate a slow platform
+        # Seconds to wait before answering, to simulate a slow platform (or a function giving
+        # each request its own, e.g. random.uniform between two bounds).
+        self.delay: float | Callable[[], float] = 0.0
         self._httpd = _Listener(("127.0.0.1", 0), self._handler_class())
         self._httpd.daemon_threads = True
         self._thread: threading.Thread | None = None
@@ -254,8 +256,9 @@ class FakeServer(Generic[C]):
 
     def _serve(self, request: RawRequest) -> Reply:
         try:
-            if self.delay:
-                time.sleep(self.delay)
+            delay = self.delay() if callable(self.delay) else self.delay
+            if delay:
+                time.sleep(delay)
             return self.handle(request)
         except Exception:
             text = traceback.format_exc()
