@@ -249,7 +249,7 @@ class TelegramOutlet:
         self.media = media
         # The sender's own Bot, same token and API as the channel's, on the lighter transport.
         base = channel.bot
-        self.request = AiohttpRequest(pool_size=concurrency)
+        self.request = AiohttpRequest(pool_size=concurrency, read_timeout=channel.timeout)
         self.bot = Bot(
             base.token,
             base_url=lambda _token: base.base_url,

@@ -61,7 +61,8 @@ class TelegramChannel:
         assert settings.telegram_bot_token is not None
         assert settings.telegram_webhook_secret is not None
         self.secret = settings.telegram_webhook_secret.get_secret_value()
-        self._request = AiohttpRequest(pool_size=pool_size, read_timeout=15.0)
+        self.timeout = settings.wlcc_send_timeout_seconds
+        self._request = AiohttpRequest(pool_size=pool_size, read_timeout=self.timeout)
         self.bot = Bot(
             settings.telegram_bot_token.get_secret_value(),
             base_url=settings.telegram_api_base_url,

@@ -78,7 +78,9 @@ class WhatsAppChannel:
 
     async def start(self) -> None:
         # aiohttp wants its session created inside the running event loop.
-        self.http = RebasedHttpClient(self.settings.twilio_api_base_url)
+        self.http = RebasedHttpClient(
+            self.settings.twilio_api_base_url, timeout=self.settings.wlcc_send_timeout_seconds
+        )
         auth = self.settings.twilio_auth_token
         assert auth is not None
         self.client = Client(

@@ -100,6 +100,7 @@ class RouterConfig:
     # outbox sender sends them once it ends.
     reply_lease: timedelta = timedelta(seconds=60)
     answer_attempts: int = 3  # a message whose answer fails this often is set aside
+    reply_retry: timedelta = timedelta(seconds=5)  # a reply the platform refused: next try
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RouterConfig:
@@ -109,6 +110,7 @@ class RouterConfig:
             default_language=settings.wlcc_default_language,
             reply_lease=timedelta(seconds=settings.wlcc_reply_lease_seconds),
             answer_attempts=settings.wlcc_answer_attempts,
+            reply_retry=timedelta(seconds=settings.wlcc_outbox_backoff_seconds),
         )
 
 
@@ -192,6 +194,7 @@ class Router:
                 channel=inbound.channel,
                 address=inbound.address,
                 now=utcnow(),
+                retry_after=self.config.reply_retry,
             )
 
     def note_failure(self, inbound_id: int, error: str) -> int:

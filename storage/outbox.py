@@ -303,11 +303,13 @@ def settle_replies(
     channel: str,
     address: str,
     now: datetime,
+    retry_after: timedelta = REPLY_RETRY_AFTER,
 ) -> int:
     """Record how the direct send of leased replies went: the first ``sent`` rows were
-    delivered; if ``failure``, the next one failed (retried later, or failed for good with the
-    rest). Rows whose lease another sender took over meanwhile are left alone. Returns how many
-    rows were left to the outbox to retry."""
+    delivered; if ``failure``, the next one failed (retried ``retry_after`` later, or as much
+    later as the platform asked; or failed for good with the rest). Rows whose lease another
+    sender took over meanwhile are left alone. Returns how many rows were left to the outbox to
+    retry."""
     if planned.lease is None or not planned.ids:
         return 0
     o = _table()
@@ -341,7 +343,7 @@ def settle_replies(
         if failure.unreachable:
             mark_unreachable(session, channel, address, None)
         return 0
-    retry_at = now + max(REPLY_RETRY_AFTER, timedelta(seconds=failure.retry_after or 0))
+    retry_at = now + max(retry_after, timedelta(seconds=failure.retry_after or 0))
     values: dict[str, Any] = {
         **common,
         "status": OutboxStatus.PENDING,

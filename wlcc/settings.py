@@ -50,6 +50,8 @@ class Settings(BaseSettings):
     wlcc_reply_lease_seconds: float = Field(default=60.0, ge=1, le=3600)
     # A message whose answer fails this many times is set aside (`wlcc inbox failed` lists it).
     wlcc_answer_attempts: int = Field(default=3, ge=1, le=100)
+    # Seconds to wait for Telegram or Twilio to answer one send before trying again later.
+    wlcc_send_timeout_seconds: float = Field(default=15.0, gt=0, le=300)
 
     # --- outbox sender (bot/sender.py); a rate of 0 lifts that limit ---
     wlcc_sender_enabled: bool = True  # run the sender inside the app (else: `wlcc worker`)

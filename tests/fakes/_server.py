@@ -147,6 +147,9 @@ class FakeServer(Generic[C]):
         # Seconds to wait before answering, to simulate a slow platform (or a function giving
         # each request its own, e.g. random.uniform between two bounds).
         self.delay: float | Callable[[], float] = 0.0
+        # Faults by chance: called for every request; a Reply it returns is answered instead
+        # (after it has slept, for a send that hangs). Such requests are not recorded.
+        self.chaos: Callable[[RawRequest], Reply | None] | None = None
         self._httpd = _Listener(("127.0.0.1", 0), self._handler_class())
         self._httpd.daemon_threads = True
         self._thread: threading.Thread | None = None
@@ -192,6 +195,7 @@ class FakeServer(Generic[C]):
             self._script.clear()
             self.errors.clear()
             self.delay = 0.0
+            self.chaos = None
             self._reset_state()
 
     def _reset_state(self) -> None:
@@ -259,6 +263,8 @@ class FakeServer(Generic[C]):
             delay = self.delay() if callable(self.delay) else self.delay
             if delay:
                 time.sleep(delay)
+            if self.chaos is not None and (fault := self.chaos(request)) is not None:
+                return fault
             return self.handle(request)
         except Exception:
             text = traceback.format_exc()
