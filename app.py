@@ -17,6 +17,7 @@ from bot.sender import BackgroundSender, build_sender
 from handlers.dispatch import Dispatcher, UnstorableMessage
 from handlers.router import Router, RouterConfig
 from storage.db import Database, redact_url
+from storage.inbound import count_failed
 from storage.migrate import pending
 from wlcc.logging import configure_logging
 from wlcc.settings import Settings, load_settings
@@ -146,13 +147,16 @@ def create_app(
     def healthz(db: DatabaseDep) -> JSONResponse:
         try:
             db.ping()
+            with db.transaction() as session:
+                set_aside = count_failed(session)
         except Exception as exc:
             log.error("health check: database unreachable: %s", type(exc).__name__)
             return JSONResponse(
                 {"status": "error", "database": "unreachable"},
                 status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
             )
-        return JSONResponse({"status": "ok", "database": "ok"})
+        # Messages that could not be answered (`wlcc inbox failed` lists them).
+        return JSONResponse({"status": "ok", "database": "ok", "inbox_failed": set_aside})
 
     return app
 

@@ -14,9 +14,10 @@ arrive twice, nothing else). A reply the platform refused for a passing reason (
 control, the network) stays in the outbox, which retries it with its backoff and rate limits,
 and the next replies of that chat wait behind it there, so a chat's replies arrive in order.
 
-A message whose answer fails (a bug, a value the database refuses) is tried again a little later
-and, after ``WLCC_ANSWER_ATTEMPTS`` failures, set aside with its error (``wlcc inbox failed``);
-it never blocks its chat nor fails again at every start. One webhook whose message cannot be
+A message whose answer fails (a bug, a value the database refuses) is tried again at once, a
+moment later, before the next message of its chat (so that the chat's order holds); after
+``WLCC_ANSWER_ATTEMPTS`` failures it is set aside with its error (``wlcc inbox failed``), so it
+neither blocks its chat nor fails again at every start. One webhook whose message cannot be
 stored does not fail the others recorded in the same commit.
 
 Under load the answers are worked out in batches, one thread hand-off for many messages (each in
@@ -56,7 +57,7 @@ ANSWER_BATCH_LIMIT = 4  # messages worked out in one thread hand-off
 ANSWER_PATIENCE = 0.05  # seconds an answer waits for pending acknowledgements, at most
 ACK_QUIET = 0.002  # seconds without a webhook waiting before an answer starts
 WORKER_IN_HAND = 1000  # a worker reads no more messages while this many wait for their answer
-RETRY_DELAYS = (1.0, 5.0, 30.0)  # seconds before answering a failed message again
+RETRY_DELAYS = (0.1, 0.5, 2.0)  # seconds before answering a failed message again
 LEASE_MARGIN = 20.0  # seconds before a lease ends when no reply piece starts any more
 
 
@@ -112,7 +113,6 @@ class Dispatcher:
         self._senders: dict[str, Sender] = {}
         self._wake_outbox: Callable[[], None] | None = None
         self.retry_delays: tuple[float, ...] = RETRY_DELAYS
-        self._retries: dict[int, asyncio.TimerHandle] = {}  # inbound id -> its next attempt
         self._queue: asyncio.Queue[tuple[Inbound, Sender, asyncio.Future[bool]]] | None = None
         self._writer: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
@@ -169,9 +169,6 @@ class Dispatcher:
                 with suppress(asyncio.CancelledError):
                     await loop_task
         self._writer = self._batcher = None
-        for handle in self._retries.values():
-            handle.cancel()
-        self._retries.clear()
         for task in list(self._tasks):
             task.cancel()
 
@@ -306,27 +303,49 @@ class Dispatcher:
 
     def _maybe_idle(self) -> None:
         queued = self._queue is not None and not self._queue.empty()
-        if not self._tasks and not queued and not self._writing and not self._retries:
+        if not self._tasks and not queued and not self._writing:
             self._idle.set()
 
     async def _answer(self, inbound_id: int, inbound: Inbound, send: Sender | None) -> None:
         async with self.locks.hold(inbound.speaker_address):
             try:
-                answer = await self._work_out(inbound_id, inbound)
-            except asyncio.CancelledError:
-                self._in_hand.discard(inbound_id)
-                raise
-            except Exception as exc:
-                log.exception("answering a %s message failed", inbound.channel)
-                await self._failed(inbound_id, inbound, send, exc)
-                self._in_hand.discard(inbound_id)
-                return
-            self._in_hand.discard(inbound_id)  # processed: its replies are in the outbox
+                answer = await self._answer_with_retries(inbound_id, inbound)
+            finally:
+                self._in_hand.discard(inbound_id)  # processed, set aside, or for a later run
             if answer is not None and answer.replies:
                 try:
                     await self._deliver(inbound, answer, send)
                 except Exception:  # the outbox sends the replies when their lease ends
                     log.exception("sending the replies to a %s message failed", inbound.channel)
+
+    async def _answer_with_retries(self, inbound_id: int, inbound: Inbound) -> Answer | None:
+        """The router's answer; a failure is counted and tried again after a moment, until it
+        is set aside (None then, as for a message answered already)."""
+        while True:
+            try:
+                return await self._work_out(inbound_id, inbound)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.exception("answering a %s message failed", inbound.channel)
+                error = f"{type(exc).__name__}: {exc}"
+            try:
+                failures = await to_thread.run_sync(self.router.note_failure, inbound_id, error)
+            except Exception:  # the database is away: a later run answers it
+                log.exception("could not record the failure of inbound message %d", inbound_id)
+                return None
+            if not failures:
+                return None
+            if failures >= self.router.config.answer_attempts:
+                log.error(
+                    "inbound %s message %d set aside after %d failed answers: %s",
+                    inbound.channel,
+                    inbound_id,
+                    failures,
+                    error[:200],
+                )
+                return None
+            await asyncio.sleep(self.retry_delays[min(failures, len(self.retry_delays)) - 1])
 
     async def _deliver(self, inbound: Inbound, answer: Answer, send: Sender | None) -> None:
         """Send the replies leased to us at once, then record how it went; what is left (a
@@ -350,39 +369,6 @@ class Dispatcher:
     def _wake(self) -> None:
         if self._wake_outbox is not None:
             self._wake_outbox()
-
-    async def _failed(
-        self, inbound_id: int, inbound: Inbound, send: Sender | None, exc: Exception
-    ) -> None:
-        """Count the failure; try again a little later, or set the message aside for good."""
-        error = f"{type(exc).__name__}: {exc}"
-        try:
-            failures = await to_thread.run_sync(self.router.note_failure, inbound_id, error)
-        except Exception:
-            log.exception("could not record the failure of inbound message %d", inbound_id)
-            return
-        if not failures:
-            return
-        if failures >= self.router.config.answer_attempts:
-            log.error(
-                "inbound %s message %d set aside after %d failed answers: %s",
-                inbound.channel,
-                inbound_id,
-                self.router.config.answer_attempts,
-                error[:200],
-            )
-            return
-        if not self.answer_here or self._queue is None:
-            return  # a worker's next full scan tries it again
-        delay = self.retry_delays[min(failures, len(self.retry_delays)) - 1]
-
-        def again() -> None:
-            self._retries.pop(inbound_id, None)
-            if self._queue is not None:
-                self._schedule(inbound_id, inbound, send)
-            self._maybe_idle()
-
-        self._retries[inbound_id] = asyncio.get_running_loop().call_later(delay, again)
 
     async def _work_out(self, inbound_id: int, inbound: Inbound) -> Answer | None:
         """The router's answer, worked out in the next batch."""

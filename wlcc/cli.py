@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from wlcc.cli_common import console, err, fail, settings_or_exit
+from wlcc.cli_inbox import inbox_app
 from wlcc.cli_members import members_app
 from wlcc.cli_outbox import outbox_app
 from wlcc.settings import Settings
@@ -23,6 +24,7 @@ telegram_app = typer.Typer(help="Telegram set-up.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(telegram_app, name="telegram")
 app.add_typer(members_app, name="members")
+app.add_typer(inbox_app, name="inbox")
 app.add_typer(outbox_app)  # wlcc worker, wlcc broadcast
 
 
