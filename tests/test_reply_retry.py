@@ -1,7 +1,8 @@
 """A reply the platform refuses for a passing reason is not lost: the outbox retries it.
 
-The app answers directly; when Telegram or Twilio fails (5xx, flood control, the network), the
-unsent replies of that message go to the outbox as ``reply`` rows to the same chat, and the
+The app writes every reply to the outbox with its turn and sends it at once; when Telegram or
+Twilio fails (5xx, flood control, the network), the unsent replies stay there as ``reply`` rows to
+the same chat, and the
 sender (drained here, with virtual time) delivers them in order. A refusal for good (the bot
 blocked, a number without WhatsApp) is not retried.
 """
@@ -171,3 +172,37 @@ def test_a_reply_cut_short_leaves_only_its_unsent_pieces(settings, fake_telegram
 def test_a_reply_becomes_telegram_messages_in_order(reply, expected):
     parts = TelegramChannel.parts(reply)
     assert [(p.text, len(p.media), bool(p.choices)) for p in parts] == expected
+
+
+def test_a_reply_retried_later_keeps_the_words_it_was_made_with(
+    db, settings, whatsapp, fake_twilio
+):
+    """The "reply with a number" line is worded when the reply is made, in the language of that
+    moment, not again in whatever language the chat has when the outbox retries it."""
+    whatsapp.say("bahasa", phone=PHONE)
+    whatsapp.say("2", phone=PHONE)  # English
+    fake_twilio.fail_next(500, times=1)
+
+    whatsapp.say("menu", phone=PHONE)  # refused for now: the outbox has it
+    [waiting] = replies_waiting(db)
+    assert waiting.render == {"hint": gettext("en", "choices.hint", count=len(waiting.choices))}
+    send_the_outbox(db, settings)
+
+    menu = fake_twilio.bodies(WA_TO)[-1]
+    assert menu.startswith(gettext("en", "menu.header"))
+    assert menu.endswith(gettext("en", "choices.hint", count=len(waiting.choices)))
+
+
+def test_a_retried_telegram_reply_keeps_its_share_my_number_button(
+    db, settings, telegram, fake_telegram
+):
+    fake_telegram.fail_next(502, method="sendMessage", times=1)
+
+    telegram.say("hubungkan")
+    [waiting] = replies_waiting(db)
+    assert waiting.render and waiting.render.get("request_contact")
+    send_the_outbox(db, settings)
+
+    [sent] = fake_telegram.sent(CHAT)
+    keyboard = sent["reply_markup"]["keyboard"]
+    assert keyboard[0][0]["request_contact"] is True
