@@ -1,10 +1,9 @@
 """A reply the platform refuses for a passing reason is not lost: the outbox retries it.
 
 The app writes every reply to the outbox with its turn and sends it at once; when Telegram or
-Twilio fails (5xx, flood control, the network), the unsent replies stay there as ``reply`` rows to
-the same chat, and the
-sender (drained here, with virtual time) delivers them in order. A refusal for good (the bot
-blocked, a number without WhatsApp) is not retried.
+Twilio fails (5xx, flood control, the network), the unsent replies stay there as ``reply`` rows
+to the same chat, and the sender (drained here, with virtual time) delivers them in order. A
+refusal for good (the bot blocked, a number without WhatsApp) is not retried.
 """
 
 from __future__ import annotations
