@@ -16,6 +16,7 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 # wrote. Message text keeps its line breaks and tabs.
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 _CONTROL_IN_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_LINE_BREAK = re.compile("[\n\t]")
 _BAD_IN_ID = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 
 INT64 = 2**63 - 1
@@ -27,13 +28,13 @@ class Rejected(ValueError):
 
 
 def clean_text(value: str, *, multiline: bool = True) -> str:
-    """``value`` safe to store: lone surrogates become U+FFFD, control characters go (but for
-    line breaks and tabs in multi-line text, where CR LF and CR become LF)."""
-    value = _SURROGATE.sub("\ufffd", value)
+    """``value`` safe to store: lone surrogates become U+FFFD, control characters go. Line
+    breaks and tabs stay in multi-line text (CR LF and CR become LF) and become spaces in a
+    single line (a name)."""
+    value = _SURROGATE.sub("\ufffd", value).replace("\r\n", "\n").replace("\r", "\n")
     if multiline:
-        value = value.replace("\r\n", "\n").replace("\r", "\n")
         return _CONTROL_IN_TEXT.sub("", value)
-    return _CONTROL.sub("", value)
+    return _CONTROL.sub("", _LINE_BREAK.sub(" ", value))
 
 
 def clean_optional(value: str | None, *, multiline: bool = False) -> str | None:

@@ -25,7 +25,7 @@ def test_clean_text_keeps_what_a_person_wrote() -> None:
 
 
 def test_single_line_text_loses_line_breaks_too() -> None:
-    assert clean_text("Siti\nAminah\t", multiline=False) == "SitiAminah"
+    assert clean_text("Siti\r\nAminah\tNur\x00", multiline=False) == "Siti Aminah Nur"
     assert clean_optional("\x00\x01") is None
     assert clean_optional(None) is None
     assert clean_optional("Siti\x00") == "Siti"
