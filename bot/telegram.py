@@ -24,6 +24,7 @@ from telegram import (
 from telegram.constants import ChatType
 from telegram.error import TelegramError
 
+from bot.clean import Rejected, check_coordinates, check_id, check_int, clean_optional, clean_text
 from bot.deps import DispatcherDep, SettingsDep
 from bot.failures import Delivery, classify_telegram
 from bot.http import read_body
@@ -39,6 +40,20 @@ CHANNEL = "telegram"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 (a header name)
 CALLBACK_DATA_LIMIT = 64  # bytes, Bot API limit
 CAPTION_LIMIT = 1024  # UTF-16 code units, Bot API limit for a photo caption
+# Real updates nest about ten deep (a button press on a reply to a message with a keyboard).
+MAX_JSON_DEPTH = 32
+# What python-telegram-bot raises on an update it cannot read, which we refuse with 422: wrong
+# types (it checks none), and out-of-range dates (datetime.fromtimestamp raises OverflowError,
+# OSError or ValueError). RecursionError: deep nesting, though MAX_JSON_DEPTH stops it first.
+PARSE_ERRORS = (
+    TypeError,
+    ValueError,
+    KeyError,
+    AttributeError,
+    OverflowError,
+    OSError,
+    RecursionError,
+)
 
 
 def file_base_url(api_base_url: str) -> str:
@@ -83,25 +98,28 @@ class TelegramChannel:
 
     # --- inbound ---
     def parse(self, data: dict[str, Any]) -> ParsedUpdate:
+        """A neutral message from an update (None for what the bot does not answer); raises
+        ValueError, TypeError, ... (see ``PARSE_ERRORS``) when the update cannot be a real one."""
         update = Update.de_json(data, self.bot)
-        platform_id = str(update.update_id)
+        platform_id = str(check_int(update.update_id, "update_id"))
         query = update.callback_query
         if query is not None:
+            _expect(_is_str(query.id), "callback_query.id")
+            query_id = check_id(query.id, "callback_query.id")
             msg = query.message
             if msg is None or msg.chat.type != ChatType.PRIVATE or not query.data:
-                return ParsedUpdate(None, query.id)
-            _expect(_is_int(msg.chat.id) and _is_int(query.from_user.id), "ids")
+                return ParsedUpdate(None, query_id)
             _expect(_is_str(query.data) and _is_str(query.from_user.first_name), "data")
             inbound = Inbound(
                 channel=CHANNEL,
-                address=str(msg.chat.id),
-                sender_id=str(query.from_user.id),
+                address=str(check_int(msg.chat.id, "chat.id")),
+                sender_id=str(check_int(query.from_user.id, "from.id")),
                 platform_id=platform_id,
                 received_at=utcnow(),
-                payload=query.data,
-                sender_name=query.from_user.first_name,
+                payload=clean_text(query.data, multiline=False),
+                sender_name=clean_optional(query.from_user.first_name),
             )
-            return ParsedUpdate(inbound, query.id)
+            return ParsedUpdate(inbound, query_id)
         message = update.message
         if message is None or message.chat.type != ChatType.PRIVATE or message.from_user is None:
             return ParsedUpdate(None)  # edits, channel posts, groups, member updates...
@@ -114,38 +132,43 @@ class TelegramChannel:
         contact = None
         if message.contact is not None:
             contact = SharedContact(
-                phone=message.contact.phone_number,
-                first_name=message.contact.first_name,
+                phone=clean_text(message.contact.phone_number, multiline=False),
+                first_name=clean_optional(message.contact.first_name),
                 user_id=message.contact.user_id,
             )
         location = None
         if message.location is not None:
-            location = Location(message.location.latitude, message.location.longitude)
-        elif message.venue is not None:
             location = Location(
-                message.venue.location.latitude,
-                message.venue.location.longitude,
-                address=message.venue.address,
+                *check_coordinates(message.location.latitude, message.location.longitude)
+            )
+        elif message.venue is not None:
+            place = message.venue.location
+            location = Location(
+                *check_coordinates(place.latitude, place.longitude),
+                address=clean_optional(message.venue.address),
             )
         media: tuple[Media, ...] = ()
         if message.photo:
-            media = (Media(message.photo[-1].file_id, "image/jpeg"),)
+            media = (
+                Media(check_id(message.photo[-1].file_id, "file_id", max_length=200), "image/jpeg"),
+            )
         elif message.document is not None:
-            media = (Media(message.document.file_id, message.document.mime_type),)
-        text = message.text or message.caption or ""
+            file_id = check_id(message.document.file_id, "file_id", max_length=200)
+            media = (Media(file_id, _mime_type(message.document.mime_type)),)
+        text = clean_text(message.text or message.caption or "")
         if not (text or contact or location or media):
             return None  # stickers, voice notes... nothing we can answer to yet
         return Inbound(
             channel=CHANNEL,
-            address=str(message.chat.id),
-            sender_id=str(sender.id),
+            address=str(check_int(message.chat.id, "chat.id")),
+            sender_id=str(check_int(sender.id, "from.id")),
             platform_id=platform_id,
             received_at=utcnow(),
             text=text,
             contact=contact,
             location=location,
             media=media,
-            sender_name=sender.first_name,
+            sender_name=clean_optional(sender.first_name),
         )
 
     async def answer_callback(self, query_id: str) -> None:
@@ -248,10 +271,6 @@ def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _is_number(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
-
 def _is_str(value: object, optional: bool = False) -> bool:
     return isinstance(value, str) or (optional and value is None)
 
@@ -269,15 +288,40 @@ def _check_message(message: Message) -> None:
     _expect(_is_str(message.text, True) and _is_str(message.caption, True), "text")
     if message.contact is not None:
         _expect(_is_str(message.contact.phone_number), "contact.phone_number")
-        _expect(message.contact.user_id is None or _is_int(message.contact.user_id), "contact")
-    places = [message.location] + ([message.venue.location] if message.venue else [])
-    for place in places:
-        if place is not None:
-            _expect(_is_number(place.latitude) and _is_number(place.longitude), "location")
+        _expect(_is_str(message.contact.first_name, True), "contact.first_name")
+        if message.contact.user_id is not None:
+            check_int(message.contact.user_id, "contact.user_id")
     if message.venue is not None:
         _expect(_is_str(message.venue.address, True), "venue.address")
     files = list(message.photo) + ([message.document] if message.document else [])
     _expect(all(_is_str(f.file_id) for f in files), "file_id")
+
+
+def _mime_type(value: object) -> str | None:
+    """The document's declared type if it looks like one (the sender's app chose it)."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return check_id(value, "mime_type", max_length=100)
+    except Rejected:
+        return None
+
+
+def _depth_over(data: object, limit: int) -> bool:
+    """Whether JSON ``data`` nests deeper than ``limit`` (without recursion)."""
+    stack: list[tuple[object, int]] = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, dict | list):
+            if depth > limit:
+                return True
+            items = value.values() if isinstance(value, dict) else value
+            stack.extend((item, depth + 1) for item in items)
+    return False
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
 
 
 # --- webhook ---
@@ -303,17 +347,20 @@ async def telegram_webhook(
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "wrong or missing secret token")
     body = await read_body(request, settings.wlcc_max_webhook_bytes)
     try:
-        data = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError):
+        # NaN and Infinity are Python's extension of JSON, never in a real update.
+        data = json.loads(body, parse_constant=_no_constant)
+    except (ValueError, RecursionError):  # JSONDecodeError and UnicodeDecodeError among them
         raise HTTPException(status.HTTP_400_BAD_REQUEST, "body is not valid JSON") from None
     if not isinstance(data, dict):
         raise HTTPException(status.HTTP_400_BAD_REQUEST, "an update is a JSON object")
+    if _depth_over(data, MAX_JSON_DEPTH):
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, "the update nests too deep")
     update_id = data.get("update_id")
     if not isinstance(update_id, int) or isinstance(update_id, bool):
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "update_id must be an integer")
     try:
         parsed = channel.parse(data)
-    except (TypeError, ValueError, KeyError, AttributeError) as exc:
+    except PARSE_ERRORS as exc:
         log.info("malformed telegram update %s: %s", update_id, type(exc).__name__)
         raise HTTPException(
             status.HTTP_422_UNPROCESSABLE_CONTENT, "not a valid Telegram update"

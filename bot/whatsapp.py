@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
 from dataclasses import dataclass
+from email.message import EmailMessage
 from typing import Annotated, Any
 from urllib.parse import parse_qsl
 
@@ -20,6 +20,16 @@ from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 from twilio.twiml.messaging_response import MessagingResponse
 
+from bot.clean import (
+    INT32,
+    Rejected,
+    check_coordinates,
+    check_id,
+    clean_optional,
+    clean_text,
+    parse_count,
+    parse_decimal,
+)
 from bot.deps import DatabaseDep, DispatcherDep, SettingsDep
 from bot.failures import Delivery, classify_twilio
 from bot.http import read_body
@@ -36,6 +46,7 @@ CHANNEL = "whatsapp"
 SIGNATURE_HEADER = "X-Twilio-Signature"
 TWILIO_API = "https://api.twilio.com"
 MAX_MEDIA = 10
+FORM_TYPE = "application/x-www-form-urlencoded"
 
 
 class RebasedHttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]
@@ -115,6 +126,8 @@ class WhatsAppChannel:
         sender = form.get("From", "")
         if not sid:
             raise ValueError("MessageSid is missing")
+        check_id(sid, "MessageSid", max_length=64)
+        check_id(sender, "From", max_length=64)
         if not sender.startswith("whatsapp:"):
             raise ValueError("From must be a whatsapp: address")
         phone = to_e164(sender)
@@ -122,32 +135,28 @@ class WhatsAppChannel:
             raise ValueError("From is not a valid phone number")
         location = None
         if form.get("Latitude") or form.get("Longitude"):
-            lat = float(form.get("Latitude", "nan"))
-            lon = float(form.get("Longitude", "nan"))
-            if not (math.isfinite(lat) and math.isfinite(lon)) or abs(lat) > 90 or abs(lon) > 180:
-                raise ValueError("Latitude/Longitude out of range")
-            location = Location(lat, lon, address=form.get("Address") or form.get("Label"))
-        try:
-            count = int(form.get("NumMedia", "0") or "0")
-        except ValueError:
-            raise ValueError("NumMedia must be a number") from None
+            lat = parse_decimal(form.get("Latitude", ""), "Latitude")
+            lon = parse_decimal(form.get("Longitude", ""), "Longitude")
+            address = clean_optional(form.get("Address") or form.get("Label"))
+            location = Location(*check_coordinates(lat, lon), address=address)
+        count = parse_count(form.get("NumMedia", "0") or "0", "NumMedia", high=MAX_MEDIA)
         media = tuple(
-            Media(form[f"MediaUrl{i}"], form.get(f"MediaContentType{i}"))
-            for i in range(min(max(count, 0), MAX_MEDIA))
+            Media(_media_url(form[f"MediaUrl{i}"]), _content_type(form.get(f"MediaContentType{i}")))
+            for i in range(count)
             if form.get(f"MediaUrl{i}")
         )
-        payload = form.get("ButtonPayload") or None
+        payload = clean_optional(form.get("ButtonPayload"))
         return Inbound(
             channel=CHANNEL,
             address=phone,
             sender_id=phone,
             platform_id=sid,
             received_at=utcnow(),
-            text=form.get("Body", ""),
+            text=clean_text(form.get("Body", "")),
             payload=payload,
             location=location,
             media=media,
-            sender_name=form.get("ProfileName") or None,
+            sender_name=clean_optional(form.get("ProfileName")),
             phone=phone,
         )
 
@@ -216,6 +225,16 @@ class WhatsAppChannel:
         return SendReport(len(replies))
 
 
+def _media_url(value: str) -> str:
+    if not value.startswith(("https://", "http://")):
+        raise Rejected("MediaUrl must be an http(s) URL")
+    return check_id(value, "MediaUrl", max_length=1000)
+
+
+def _content_type(value: str | None) -> str | None:
+    return None if value is None else check_id(value, "MediaContentType", max_length=100)
+
+
 # --- webhook ---
 
 router = APIRouter()
@@ -232,8 +251,7 @@ WhatsAppDep = Annotated[WhatsAppChannel, Depends(get_whatsapp)]
 
 
 async def _signed_form(request: Request, channel: WhatsAppChannel, limit: int) -> dict[str, str]:
-    content_type = request.headers.get("content-type", "")
-    if not content_type.startswith("application/x-www-form-urlencoded"):
+    if _media_type(request.headers.get("content-type", "")) != FORM_TYPE:
         raise HTTPException(status.HTTP_415_UNSUPPORTED_MEDIA_TYPE, "expected a form post")
     body = await read_body(request, limit)
     try:
@@ -244,6 +262,15 @@ async def _signed_form(request: Request, channel: WhatsAppChannel, limit: int) -
     if not channel.check_signature(request, form):
         raise HTTPException(status.HTTP_403_FORBIDDEN, "invalid Twilio signature")
     return form
+
+
+def _media_type(content_type: str) -> str:
+    """The media type of a Content-Type header, without its parameters, in lower case."""
+    message = EmailMessage()
+    message["content-type"] = content_type
+    if message["content-type"].defects:  # not a media type at all
+        return ""
+    return message.get_content_type()
 
 
 def _twiml() -> Response:
@@ -257,7 +284,7 @@ async def whatsapp_webhook(
     form = await _signed_form(request, channel, settings.wlcc_max_webhook_bytes)
     try:
         inbound = channel.parse(form)
-    except ValueError as exc:
+    except ValueError as exc:  # Rejected among them
         raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from None
     await dispatcher.process(inbound, channel.send_replies)
     return _twiml()
@@ -273,10 +300,18 @@ async def whatsapp_status(
     if not sid or not state:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, "MessageSid and MessageStatus required")
     error = form.get("ErrorCode") or None
-    log.info("whatsapp status %s for %s (error %s)", state, sid, error or "-")
     # The outbox sender puts its row id in the callback URL (part of what Twilio signed).
-    row = request.query_params.get("outbox", "")
-    row_id = int(row) if row.isdigit() and len(row) < 19 else None
+    row = request.query_params.get("outbox") or None
+    try:
+        check_id(sid, "MessageSid", max_length=64)
+        check_id(state, "MessageStatus", max_length=32)
+        if error is not None:
+            parse_count(error, "ErrorCode", high=INT32)  # Twilio's error codes are numbers
+        # The row's id is an INTEGER column: a larger number cannot be one.
+        row_id = None if row is None else parse_count(row, "outbox", high=INT32)
+    except Rejected as exc:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from None
+    log.info("whatsapp status %s for %s (error %s)", state, sid, error or "-")
 
     def apply() -> bool:
         with db.transaction() as session:

@@ -91,6 +91,12 @@ def test_twilio_account_sid_is_shortened(fmt: RedactingFormatter) -> None:
         ("0812-3456-7890", "*********890"),
         ("+62 812 3456 7890", "+**********890"),
         ("+14155238886", "+********886"),
+        ("0812.3456.7890", "*********890"),
+        ("+62(812)3456-7890", "+**********890"),
+        ("+62 (812) 3456 7890", "+**********890"),
+        ("(0812) 3456 7890", "*********890"),
+        ("https://wa.me/6281234567890", "https://wa.me/**********890"),
+        ("+6281234567890.", "+**********890."),  # at the end of a sentence
     ],
 )
 def test_phone_numbers_keep_only_the_last_three_digits(
@@ -105,6 +111,25 @@ def test_phone_numbers_keep_only_the_last_three_digits(
 def test_several_phones_in_one_line(fmt: RedactingFormatter) -> None:
     out = line(fmt, "From=whatsapp:+6281234567890&To=whatsapp:+14155238886")
     assert out.endswith("From=whatsapp:+**********890&To=whatsapp:+********886")
+
+
+@pytest.mark.parametrize(
+    "text, shown",
+    [
+        (
+            '"POST /webhooks/whatsapp/status?to=%2B6281234567890&outbox=12 HTTP/1.1" 204',
+            '"POST /webhooks/whatsapp/status?to=%2B**********890&outbox=12 HTTP/1.1" 204',
+        ),
+        ("From=whatsapp%3A%2B6281234567890&To=", "From=whatsapp%3A%2B**********890&To="),
+        ("From=whatsapp%3A%2B62%20812%203456%207890&To=", "From=whatsapp%3A%2B**********890&To="),
+        ("phone=%2b6281234567890", "phone=%2b**********890"),
+    ],
+)
+def test_url_encoded_phones_are_hidden(fmt: RedactingFormatter, text: str, shown: str) -> None:
+    """As uvicorn's access log writes a query string."""
+    out = line(fmt, "%s", text)
+    assert out.endswith(shown)
+    assert "6281234567890" not in out and "3456" not in out
 
 
 def test_phones_in_exception_tracebacks_are_hidden(fmt: RedactingFormatter) -> None:
@@ -127,6 +152,9 @@ def test_phones_in_exception_tracebacks_are_hidden(fmt: RedactingFormatter) -> N
         "on 2026-12-12",
         "version 1.2.3",
         "https://example.org/media/6281234567890.jpg",  # inside a path: not touched
+        "took 1234.5678 ms",  # a decimal number
+        "client 192.168.100.200:8000",  # an IPv4 address
+        "GET /2010-04-01/Accounts/AC123/Messages.json",
     ],
 )
 def test_other_numbers_stay(fmt: RedactingFormatter, text: str) -> None:

@@ -13,9 +13,21 @@ from collections.abc import Iterable
 
 # Not \b: in Bot API URLs the token follows "bot" directly (.../bot123:ABC.../sendMessage).
 _BOT_TOKEN = re.compile(r"(?<!\d)\d{5,}:[A-Za-z0-9_-]{30,}")
-# 9-15 digits, optionally prefixed with + or whatsapp:+, with common separators inside; not a
-# date such as the 2026-12-12 09:00 of every line's timestamp.
-_PHONE = re.compile(r"(?<![\w/.])(?!\d{4}-\d\d-\d\d)(\+?\d[\d\- ]{7,17}\d)(?![\w.])")
+# 9-15 digits, optionally prefixed with + or whatsapp:+, with the separators people write
+# inside (spaces, dashes, dots, brackets: "0812.3456.7890", "+62 (812) 3456-7890"), also at the
+# end of a path ("wa.me/62..."); not a date such as the 2026-12-12 09:00 of every line's
+# timestamp, nor an IPv4 address, nor a number inside a word or a file name (but one that ends
+# a sentence).
+_PHONE = re.compile(
+    r"(?<![\w.])"
+    r"(?!\d{4}-\d\d-\d\d)(?!\d{1,3}(?:\.\d{1,3}){3}(?!\d))"
+    r"(\+?\(?\d[\d\-. ()]{7,22}\d)"
+    r"(?!\w|\.\w)"
+)
+# The same, URL-encoded in a query string or form (uvicorn's access log): "%2B6281...",
+# "whatsapp%3A%2B62%20812...".
+_ENCODED_PHONE = re.compile(r"(?<=%2B|%2b|%3A|%3a)(\d(?:\d|-|\.|%20|%28|%29)*\d)(?!\w|\.\w)")
+_ENCODED_SEPARATOR = re.compile("%20|%28|%29")
 _TWILIO_SID = re.compile(r"\b(AC|SK)[0-9a-fA-F]{32}\b")
 
 
@@ -39,7 +51,19 @@ class RedactingFormatter(logging.Formatter):
             text = text.replace(secret, "[secret]")
         text = _BOT_TOKEN.sub("[bot-token]", text)
         text = _TWILIO_SID.sub(lambda m: f"{m.group(1)}…", text)
-        return _PHONE.sub(lambda m: mask_phone(m.group(1)), text)
+        text = _ENCODED_PHONE.sub(_mask_encoded, text)
+        return _PHONE.sub(_mask_plain, text)
+
+
+def _mask_plain(match: re.Match[str]) -> str:
+    found = match.group(1)
+    if found.count(".") == 1:  # a decimal number ("1234.5678 ms"), not "0812.3456.7890"
+        return found
+    return mask_phone(found)
+
+
+def _mask_encoded(match: re.Match[str]) -> str:
+    return mask_phone(_ENCODED_SEPARATOR.sub(" ", match.group(1)))
 
 
 def configure_logging(level: str = "INFO", secrets: Iterable[str] = ()) -> None:

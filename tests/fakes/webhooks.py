@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
@@ -43,6 +45,33 @@ def settle(client: TestClient) -> None:
         client.portal.call(dispatcher.idle)  # type: ignore[union-attr]
 
 
+@dataclass(frozen=True)
+class Post:
+    """One webhook call, ready to send (see :func:`post_concurrently`)."""
+
+    path: str
+    content: bytes
+    headers: dict[str, str]
+
+
+def post_concurrently(client: TestClient, posts: list[Post]) -> list[httpx.Response]:
+    """Send ``posts`` at the same moment, in the app's own event loop (so the webhooks share
+    the dispatcher's batches as a burst of real calls does); then wait for the answers."""
+
+    async def go() -> list[httpx.Response]:
+        transport = httpx.ASGITransport(app=client.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+            return list(
+                await asyncio.gather(
+                    *(http.post(p.path, content=p.content, headers=p.headers) for p in posts)
+                )
+            )
+
+    responses = client.portal.call(go)  # type: ignore[union-attr]
+    settle(client)
+    return responses
+
+
 class TelegramWebhook:
     """Posts updates the way Telegram does: JSON with the secret token header."""
 
@@ -54,6 +83,13 @@ class TelegramWebhook:
 
     def post(self, update: Any, *, secret: Any = _DEFAULT) -> httpx.Response:
         return self.post_raw(json.dumps(update).encode(), secret=secret)
+
+    def prepare(self, update: Any) -> Post:
+        """``update`` as Telegram would post it (for :func:`post_concurrently`); a ``bytes``
+        update is sent as it is."""
+        content = update if isinstance(update, bytes) else json.dumps(update).encode()
+        headers = {"Content-Type": "application/json", SECRET_HEADER: self.secret or ""}
+        return Post(TELEGRAM_PATH, content, headers)
 
     def post_raw(
         self,
@@ -109,6 +145,14 @@ class WhatsAppWebhook:
         response: httpx.Response = self.client.post(path, content=urlencode(form), headers=sent)
         settle(self.client)
         return response
+
+    def prepare(self, form: dict[str, str], *, path: str = WHATSAPP_PATH) -> Post:
+        """``form`` signed as Twilio would post it (for :func:`post_concurrently`)."""
+        headers = {
+            "Content-Type": "application/x-www-form-urlencoded",
+            "X-Twilio-Signature": self.signature(form, path),
+        }
+        return Post(path, urlencode(form).encode(), headers)
 
     def inbound(self, body: str = "Halo", **kwargs: Any) -> dict[str, str]:
         kwargs.setdefault("account_sid", self.account_sid)
