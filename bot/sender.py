@@ -10,7 +10,8 @@ of workers sends them through the channels, and a flusher records the outcomes i
 * Telegram's 429 pauses the whole Telegram channel for ``retry_after``; the row waits as long.
   5xx, timeouts and network errors retry with exponential backoff and jitter up to
   ``WLCC_OUTBOX_MAX_ATTEMPTS``. Permanent refusals fail at once; "blocked"/"unsubscribed" and
-  friends also mark the chat unreachable, so later messages skip it.
+  friends also mark the chat unreachable (a member's number that never wrote included), so
+  later messages skip it until she writes again.
 * A crash loses nothing: claimed rows stay ``sending`` until their lease ends, then they are
   claimed again. A message whose send was in flight at the crash may arrive twice; no other.
 * An answer that cannot be read after the platform accepted the request (HTTP 2xx) counts as
@@ -752,6 +753,7 @@ class OutboxSender:
             reason=failure.reason,
             error=failure.detail,
             unreachable_identity=target.identity_id if failure.unreachable else None,
+            unreachable=failure.unreachable,
         )
 
     def backoff(self, attempts: int) -> float:
