@@ -145,6 +145,7 @@ class FakeServer(Generic[C]):
         self._script: list[Scripted] = []
         self.errors: list[str] = []  # tracebacks of the fake itself failing (a bug in the fake)
         self.delay = 0.0  # seconds to wait before answering, to simulate a slow platform
+        self._slow: tuple[int, float] = (0, 0.0)  # the next n requests held so many seconds
         self._httpd = _Listener(("127.0.0.1", 0), self._handler_class())
         self._httpd.daemon_threads = True
         self._thread: threading.Thread | None = None
@@ -190,6 +191,7 @@ class FakeServer(Generic[C]):
             self._script.clear()
             self.errors.clear()
             self.delay = 0.0
+            self._slow = (0, 0.0)
             self._reset_state()
 
     def _reset_state(self) -> None:
@@ -213,6 +215,13 @@ class FakeServer(Generic[C]):
             raise ValueError("times must be at least 1")
         with self._cond:
             self._script.append(Scripted(status, body, times, match, content_type, headers or {}))
+
+    def slow_start(self, requests: int, seconds: float) -> None:
+        """Hold the next ``requests`` requests ``seconds`` before taking them in (and stamping
+        them), as the first requests of a fresh client reach a real platform late while their
+        connections are opened (TCP and TLS handshakes)."""
+        with self._cond:
+            self._slow = (requests, seconds)
 
     def _take_script(self, kind: str) -> Scripted | None:
         with self._cond:
@@ -254,6 +263,12 @@ class FakeServer(Generic[C]):
 
     def _serve(self, request: RawRequest) -> Reply:
         try:
+            with self._cond:
+                held, hold = self._slow
+                if held:
+                    self._slow = (held - 1, hold)
+            if held:
+                time.sleep(hold)
             if self.delay:
                 time.sleep(self.delay)
             return self.handle(request)
