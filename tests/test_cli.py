@@ -141,6 +141,17 @@ def test_db_upgrade_demo_and_chat_from_another_directory(workdir: Path, sqlite_u
     assert list(workdir.iterdir()) == []  # nothing written where the commands ran
 
 
+def test_chat_wraps_between_words_at_the_terminals_width(workdir: Path, sqlite_url: str) -> None:
+    chat = run(workdir, "chat", stdin="halo\nmenu\n", DATABASE_URL=sqlite_url, COLUMNS="34")
+    assert chat.returncode == 0, chat.stderr
+    answers = [line for line in chat.stdout.splitlines() if not line.startswith("Anda> ")]
+    assert answers[0].startswith("WLCC> ")
+    assert all(len(line) <= 34 for line in answers)
+    # The catalog's words arrive whole: none is cut at a line end.
+    words = set(" ".join(answers).split())
+    assert {"Menu", "utama.", "Pembelajaran", "Perempuan", "Inklusif."} <= words
+
+
 def test_db_upgrade_again_on_each_test_database(workdir: Path, database_url: str) -> None:
     result = run(workdir, "db", "upgrade", DATABASE_URL=database_url)
     assert result.returncode == 0, result.stderr

@@ -128,7 +128,9 @@ def chat(
 ) -> None:
     """Chat with the bot in this terminal, as if from WhatsApp (no phone needed)."""
 
-    from bot.simulator import Simulator
+    from rich.text import Text
+
+    from bot.simulator import PROMPT, Simulator, wrap_reply
     from handlers.router import Router, RouterConfig
     from storage.db import Database
     from storage.migrate import pending
@@ -163,8 +165,13 @@ def chat(
             if not interactive:
                 console.print(f"Anda> {line}", highlight=False, markup=False)
             for reply in sim.send(line):
-                console.print("[bold cyan]WLCC>[/bold cyan] ", end="")
-                console.print(reply, highlight=False, markup=False)
+                # Wrapped here at word boundaries to the terminal's width (rich would break the
+                # words after the prompt: it does not know where the prompt left the cursor).
+                for text in wrap_reply(reply, console.width):
+                    styled = Text(text)
+                    if text.startswith(PROMPT):
+                        styled.stylize("bold cyan", 0, len(PROMPT) - 1)
+                    console.print(styled, highlight=False, soft_wrap=True)
     except KeyboardInterrupt:
         pass
     finally:
