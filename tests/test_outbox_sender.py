@@ -278,10 +278,11 @@ def test_telegram_overall_rate_limit(db: Database, settings, fake_telegram: Fake
     drain(db, settings, telegram_rate=rate, telegram_chat_rate=0.0)
     times = [c.at for c in fake_telegram.sent()]
     assert len(times) == count
-    # The fake stamps requests as its threads get to them: allow for that jitter.
+    # Never more than the limit in any one second, as the fake received them (a stalled
+    # machine can bunch requests at both ends of the run, so the average over the run is not
+    # the measure: the platform counts per second).
+    assert max_in_window(times) <= rate
     achieved = (count - 1) / (max(times) - min(times))
-    assert achieved <= rate * 1.05  # never faster than the limit overall
-    assert max_in_window(times) <= rate * 1.15 + 2  # nor in any one second
     assert achieved >= rate * 0.6  # and not much slower either (even on a busy machine)
 
 
@@ -309,9 +310,8 @@ def test_whatsapp_rate_limit(db: Database, settings, fake_twilio: FakeTwilio) ->
     drain(db, settings, whatsapp_rate=rate)
     times = [c.at for c in fake_twilio.messages()]
     assert len(times) == count
+    assert max_in_window(times) <= rate
     achieved = (count - 1) / (max(times) - min(times))
-    assert achieved <= rate * 1.05
-    assert max_in_window(times) <= rate * 1.15 + 2
     assert achieved >= rate * 0.6
 
 
