@@ -54,7 +54,7 @@ $(STAMP): pyproject.toml constraints.txt
 	@touch $@
 
 demo: $(STAMP) ## Demo data on SQLite, then chat in the terminal (also reads piped input)
-	@DATABASE_URL='$(DEMO_DATABASE_URL)' $(BIN)/wlcc demo
+	@DATABASE_URL='$(DEMO_DATABASE_URL)' $(BIN)/wlcc demo --make
 	@DATABASE_URL='$(DEMO_DATABASE_URL)' $(BIN)/wlcc chat $(CHAT_ARGS)
 
 chat: $(STAMP) ## Chat in the terminal with the configured database (DATABASE_URL or .env)

@@ -5,12 +5,15 @@ of workers sends them through the channels, and a flusher records the outcomes i
 
 * Rate limits: evenly spaced sends per channel (Telegram 30/s for the whole bot and 1/s per chat,
   WhatsApp 80/s per sender number by default; ``WLCC_*_RATE_PER_SECOND``, 0 lifts a limit), kept
-  3% under the setting and never more than the limit in any one second. They are per sender
-  process: with several senders, divide them between the processes.
+  3% under the setting and never more than the limit in any one second as the platform receives
+  them: a send counts until its answer came back, not just when its turn came (see
+  :class:`Pacer`). They are per sender process: with several senders, divide them between the
+  processes.
 * Telegram's 429 pauses the whole Telegram channel for ``retry_after``; the row waits as long.
   5xx, timeouts and network errors retry with exponential backoff and jitter up to
   ``WLCC_OUTBOX_MAX_ATTEMPTS``. Permanent refusals fail at once; "blocked"/"unsubscribed" and
-  friends also mark the chat unreachable, so later messages skip it.
+  friends also mark the chat unreachable (a member's number that never wrote included), so
+  later messages skip it until she writes again.
 * A crash loses nothing: claimed rows stay ``sending`` until their lease ends, then they are
   claimed again. A message whose send was in flight at the crash may arrive twice; no other.
 * An answer that cannot be read after the platform accepted the request (HTTP 2xx) counts as
@@ -108,15 +111,24 @@ class SystemClock:
 
 class Pacer:
     """At most ``rate`` sends per second: evenly spaced, never more than ``rate`` in any one
-    second (after a stall of the event loop the late ones do not all go at once), and it can be
-    paused (a 429)."""
+    second as the platform receives them, and it can be paused (a 429).
+
+    A send counts in that one-second window from its turn until a second after :meth:`done`
+    (its answer came back): the platform received it somewhere in between, however long the
+    request took to go out (a fresh sender's first requests open their connections while the
+    next ones are already due). So with answers that take ``L`` seconds the window allows
+    about ``rate / (1 + L)`` sends a second; the even spacing is the limit when answers are
+    quick. Every :meth:`wait` must be followed by :meth:`done` with the same ``slots``.
+    """
 
     def __init__(self, rate: float, clock: Clock) -> None:
         self.interval = 1.0 / rate if rate > 0 else 0.0
         self.window = max(1, int(rate)) if rate > 0 else 0
         self.clock = clock
         self._next = 0.0
-        self._recent: deque[float] = deque()
+        self._answered: deque[float] = deque()  # when the latest sends were answered
+        self._in_flight = 0  # sends let go and not answered yet
+        self._finished = asyncio.Event()  # set by done(): a send in flight came back
         self.paused_until = 0.0
 
     async def wait(self, slots: int = 1) -> None:
@@ -134,37 +146,71 @@ class Pacer:
                 continue
             if self.window:  # ... and never more than ``rate`` in the last second.
                 # (a microsecond of slack: (t + 1.0) - 1.0 may come out a hair under t)
-                while self._recent and self._recent[0] <= now - 1.0 + 1e-6:
-                    self._recent.popleft()
-                excess = len(self._recent) + slots - self.window
-                if excess > 0 and self._recent:  # (one message bigger than the window: alone)
-                    start = self._recent[min(excess, len(self._recent)) - 1] + 1.0
+                while self._answered and self._answered[0] <= now - 1.0 + 1e-6:
+                    self._answered.popleft()
+                taken = len(self._answered) + self._in_flight
+                excess = taken + slots - self.window
+                if excess > 0 and taken:  # (one message bigger than the window: alone)
+                    if excess <= len(self._answered):
+                        start = self._answered[excess - 1] + 1.0
+                    else:  # the window is full of sends in flight: wait for an answer
+                        self._finished.clear()
+                        await self._finished.wait()
+                        now = start = self.clock.monotonic()
                     continue
-                self._recent.extend([now] * slots)
+                self._in_flight += slots
             return
+
+    def done(self, slots: int = 1) -> None:
+        """The send let go by :meth:`wait` was answered (or failed, or was not made)."""
+        if not self.window:
+            return
+        self._in_flight -= slots
+        self._answered.extend([self.clock.monotonic()] * slots)
+        self._finished.set()
 
     def pause(self, seconds: float) -> None:
         self.paused_until = max(self.paused_until, self.clock.monotonic() + seconds)
 
 
 class ChatPacer:
-    """The per-chat limit: evenly spaced sends to each chat."""
+    """The per-chat limit: one send at a time to each chat, the next one ``1 / rate`` seconds
+    after the answer to the previous one came back (and after its turn, for a message of
+    several parts), so that two sends to one chat never reach the platform closer together."""
 
     def __init__(self, rate: float, clock: Clock) -> None:
         self.interval = 1.0 / rate if rate > 0 else 0.0
         self.clock = clock
         self._next: dict[str, float] = {}
+        self._busy: dict[str, asyncio.Event] = {}  # chats with a send in flight
 
     async def wait(self, chat: str, slots: int = 1) -> None:
+        """Wait for the chat's turn; :meth:`done` must follow once the send is answered."""
         if self.interval <= 0:
             return
+        while chat in self._busy:
+            await self._busy[chat].wait()
         now = self.clock.monotonic()
         if len(self._next) > 10_000:  # forget chats whose turn is long past
             self._next = {k: v for k, v in self._next.items() if v > now}
         start = max(now, self._next.get(chat, 0.0))
         self._next[chat] = start + slots * self.interval
+        self._busy[chat] = turn = asyncio.Event()
         if start > now:
-            await self.clock.sleep(start - now)
+            try:
+                await self.clock.sleep(start - now)
+            except BaseException:  # cancelled while waiting: the turn is given up
+                del self._busy[chat]
+                turn.set()
+                raise
+
+    def done(self, chat: str) -> None:
+        turn = self._busy.pop(chat, None)
+        if turn is None:
+            return
+        after = self.clock.monotonic() + self.interval
+        self._next[chat] = max(self._next.get(chat, 0.0), after)
+        turn.set()
 
 
 # --- configuration ---
@@ -479,6 +525,8 @@ class OutboxSender:
             channel: Pacer(rate * RATE_MARGIN, self.clock) for channel, rate in self.rates.items()
         }
         self.chat_pacer = ChatPacer(config.telegram_chat_rate * RATE_MARGIN, self.clock)
+        # Jobs holding a turn of the pacers: (channel, Telegram chat, requests let go).
+        self._turns: dict[int, tuple[str, str | None, int]] = {}
         self.routing = Routing(channels=frozenset(self.outlets), templates=dict(config.templates))
         self.stats = SenderStats()
         # One queue and one pool of workers per channel: a slow channel never holds up the other.
@@ -694,9 +742,31 @@ class OutboxSender:
                 log.exception("outbox %s: unexpected error", job.id)
                 outcome = self._retry(job, f"internal error: {type(exc).__name__}: {exc}")
             finally:
+                self._end_turn(job)
                 self._busy[channel] -= 1
                 queue.task_done()
             self._add(outcome)
+
+    async def _take_turn(self, job: Job, calls: int) -> None:
+        """Wait until ``calls`` platform requests for ``job`` may go out (the chat's turn, then
+        the channel's); :meth:`_end_turn` gives the turn back once they were answered."""
+        channel = job.target.channel
+        chat = job.target.address if channel == TELEGRAM else None
+        if chat is not None:
+            await self.chat_pacer.wait(chat, calls)
+        self._turns[job.id] = (channel, chat, 0)
+        await self.pacers[channel].wait(calls)
+        self._turns[job.id] = (channel, chat, calls)
+
+    def _end_turn(self, job: Job) -> None:
+        turn = self._turns.pop(job.id, None)
+        if turn is None:
+            return
+        channel, chat, calls = turn
+        if calls:
+            self.pacers[channel].done(calls)
+        if chat is not None:
+            self.chat_pacer.done(chat)
 
     def _add(self, outcome: Outcome) -> None:
         self._results.append(outcome)
@@ -715,10 +785,7 @@ class OutboxSender:
         if job.kind in ANSWER_KINDS and not job.text.strip() and _media_id(job) is None:
             # A photo known only by the platform's reference, which may have expired by now.
             return Outcome.skip(job.id, job.lease, Reason.MEDIA, "nothing left that can be sent")
-        calls = outlet.calls(job)
-        if target.channel == TELEGRAM:
-            await self.chat_pacer.wait(target.address, calls)
-        await self.pacers[target.channel].wait(calls)
+        await self._take_turn(job, outlet.calls(job))  # (the worker ends it)
         margin = min(10.0, self.config.lease / 4)
         if self._stopping or self.clock.now() >= job.lease - timedelta(seconds=margin):
             self.stats.released += 1
@@ -769,6 +836,7 @@ class OutboxSender:
             reason=failure.reason,
             error=failure.detail,
             unreachable_identity=target.identity_id if failure.unreachable else None,
+            unreachable=failure.unreachable,
         )
 
     def backoff(self, attempts: int) -> float:

@@ -7,6 +7,7 @@ writes from a phone number, like on WhatsApp, and sees choices as a numbered lis
 from __future__ import annotations
 
 import itertools
+import textwrap
 import uuid
 
 from bot.messages import Inbound, Location, Outbound
@@ -15,6 +16,28 @@ from handlers.router import Router
 from wlcc.formatting import utcnow
 
 CHANNEL = "simulator"
+PROMPT = "WLCC> "  # before each answer in the terminal
+
+
+def wrap_reply(text: str, width: int, prefix: str = PROMPT) -> list[str]:
+    """An answer as terminal lines of at most ``width`` characters, broken between words (a
+    word longer than a line, a link say, stays whole on its own line): the first line after
+    ``prefix``, the others indented under it, the answer's own line breaks kept."""
+    indent = " " * len(prefix)
+    width = max(width, len(prefix) + 20)  # a very narrow terminal still gets some words a line
+    lines: list[str] = []
+    for i, paragraph in enumerate(text.split("\n")):
+        lead = prefix if i == 0 else indent
+        wrapped = textwrap.wrap(
+            paragraph,
+            width=width,
+            initial_indent=lead,
+            subsequent_indent=indent,
+            break_long_words=False,
+            break_on_hyphens=False,
+        )
+        lines += wrapped or [lead.rstrip()]
+    return lines
 
 
 class Simulator:

@@ -61,6 +61,8 @@ def touch_identity(
         return identity
     if phone and identity.phone != phone:
         identity.phone = phone
+    if identity.unreachable:  # she wrote: the platform's refusal is over
+        identity.unreachable = False
     last = identity.last_inbound_at
     # Minute precision is enough (WhatsApp's 24-hour window); most messages then write nothing.
     if last is None or now - last >= TOUCH_PRECISION or now < last:

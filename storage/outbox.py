@@ -29,6 +29,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col
 
 from storage.conversations import offer_choices
+from storage.identities import default_community
 from storage.models import (
     Broadcast,
     BroadcastStatus,
@@ -898,6 +899,9 @@ class Outcome:
     reason: str | None = None
     error: str | None = None
     unreachable_identity: int | None = None
+    # The platform said the address cannot be reached; with no chat record (a member's number
+    # that never wrote), :func:`mark_unreachable` makes one to remember it.
+    unreachable: bool = False
     identity_id: int | None = None  # the chat it went to (None: a number never seen before)
     choices: tuple[tuple[str, str], ...] = ()
 
@@ -934,6 +938,7 @@ def record(session: Session, outcomes: Iterable[Outcome], *, now: datetime) -> i
     }
     groups: dict[str, list[dict[str, Any]]] = {}
     unreachable: set[int] = set()
+    strangers: set[tuple[str, str]] = set()  # unreachable numbers that have no chat record
     remembered: dict[tuple[str, str, int | None], tuple[tuple[str, str], ...]] = {}
     for x in batch:
         lease, status = current.get(x.id, (None, ""))
@@ -971,6 +976,8 @@ def record(session: Session, outcomes: Iterable[Outcome], *, now: datetime) -> i
         )
         if x.unreachable_identity is not None:
             unreachable.add(x.unreachable_identity)
+        elif x.unreachable and x.channel and x.address:
+            strangers.add((x.channel, x.address))
         if x.choices and x.channel and x.address:
             remembered[(x.channel, x.address, x.identity_id)] = x.choices
     common: dict[str, Any] = {"updated_at": now, "lease_until": None}
@@ -1016,6 +1023,8 @@ def record(session: Session, outcomes: Iterable[Outcome], *, now: datetime) -> i
         session.execute(
             update(Identity).where(col(Identity.id).in_(unreachable)).values(unreachable=True)
         )
+    for channel, address in sorted(strangers):
+        mark_unreachable(session, channel, address, None, now=now)
     for (channel, address, identity_id), choices in remembered.items():
         # A typed number answers the choices (on WhatsApp they are a numbered list).
         chat = session.get(Identity, identity_id) if identity_id is not None else None
@@ -1107,18 +1116,46 @@ UNREACHABLE_TWILIO_CODES = frozenset({"21610", "63003", "63024", "21614", "21211
 
 
 def mark_unreachable(
-    session: Session, channel: str, address: str | None, identity_id: int | None
+    session: Session,
+    channel: str,
+    address: str | None,
+    identity_id: int | None,
+    *,
+    now: datetime | None = None,
 ) -> None:
+    """Remember that the platform refused a chat for good; later messages skip it.
+
+    A member's WhatsApp number that never wrote has no chat record yet: one is made for it
+    (marked, never written from), so that the refusal is remembered. The mark goes when the
+    chat writes again (:func:`storage.identities.touch_identity`).
+    """
     if identity_id is not None:
         session.execute(
             update(Identity).where(col(Identity.id) == identity_id).values(unreachable=True)
         )
     elif address:
-        session.execute(
+        result = session.execute(
             update(Identity)
             .where(col(Identity.channel) == channel, col(Identity.address) == address)
             .values(unreachable=True)
         )
+        if int(result.rowcount or 0) == 0 and channel == WHATSAPP:  # type: ignore[attr-defined]
+            community = default_community(session)
+            insert_ignore(
+                session,
+                Identity,
+                {
+                    "community_id": community.id,
+                    "channel": channel,
+                    "address": address,
+                    "phone": address,  # a WhatsApp address is the E.164 number
+                    "first_seen_at": now or utcnow(),
+                    "last_inbound_at": None,
+                    "opted_out": False,
+                    # (a concurrent insert of the same number is marked as well)
+                    "unreachable": True,
+                },
+            )
 
 
 # --- sender heartbeats and counts ---

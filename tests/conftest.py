@@ -13,6 +13,7 @@ import logging
 import os
 import shutil
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -118,6 +119,28 @@ def db(database_url: str) -> Iterator[Database]:
     database = Database(database_url)
     yield database
     database.dispose()
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """One line per reason for the skipped tests (166 "TEST_DATABASE_URL is not set" would
+    otherwise bury the rest), with the place when only one test gave it."""
+    reasons: Counter[str] = Counter()
+    places: dict[str, str] = {}
+    for report in terminalreporter.stats.get("skipped", []):
+        longrepr = report.longrepr
+        if isinstance(longrepr, tuple) and len(longrepr) == 3:
+            path, line, reason = longrepr
+            reason = str(reason).removeprefix("Skipped: ")
+            places[reason] = f"{path}:{line}"
+        else:
+            reason = str(longrepr)
+        reasons[reason] += 1
+    if not reasons:
+        return
+    terminalreporter.section("skipped", sep="-")
+    for reason, count in reasons.most_common():
+        where = f" ({places[reason]})" if count == 1 and reason in places else ""
+        terminalreporter.write_line(f"SKIPPED {count}: {reason}{where}")
 
 
 # --- fake platforms, settings and the running app ---

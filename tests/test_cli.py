@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -15,6 +16,7 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner, Result
 
+from wlcc.cli import GUEST_PHONE
 from wlcc.settings import load_settings
 
 TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw0"
@@ -96,7 +98,24 @@ def test_db_upgrade_demo_and_chat_from_another_directory(workdir: Path, sqlite_u
 
     demo = run(workdir, "demo", DATABASE_URL=sqlite_url)
     assert demo.returncode == 0, demo.stderr
-    assert "wlcc chat" in demo.stdout
+    lines = demo.stdout.splitlines()
+    assert f"  {GUEST_PHONE}  a guest, not a member yet (the default)" in lines
+    assert "Fatimah and Ani Lestari share a family phone on purpose." in lines
+    # The command it names works as printed, here: as the family phone, the bot asks who it is.
+    [hint] = [line for line in lines if line.startswith("Chat as one of these people: ")]
+    printed = shlex.split(hint.split(": ", 1)[1].replace("NUMBER", "+6281200000004"))
+    family = subprocess.run(  # noqa: S603 (the command the demo printed)
+        printed,
+        cwd=workdir,
+        env=clean_env(DATABASE_URL=sqlite_url),
+        input="halo\n",
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert family.returncode == 0, family.stderr
+    assert "WLCC> HP ini dipakai beberapa anggota. Siapa yang sedang menulis?" in family.stdout
 
     chat = run(
         workdir,
@@ -120,6 +139,17 @@ def test_db_upgrade_demo_and_chat_from_another_directory(workdir: Path, sqlite_u
     assert "Anda> /keluar" not in out  # /keluar ends the chat: the last "menu" is never read
 
     assert list(workdir.iterdir()) == []  # nothing written where the commands ran
+
+
+def test_chat_wraps_between_words_at_the_terminals_width(workdir: Path, sqlite_url: str) -> None:
+    chat = run(workdir, "chat", stdin="halo\nmenu\n", DATABASE_URL=sqlite_url, COLUMNS="34")
+    assert chat.returncode == 0, chat.stderr
+    answers = [line for line in chat.stdout.splitlines() if not line.startswith("Anda> ")]
+    assert answers[0].startswith("WLCC> ")
+    assert all(len(line) <= 34 for line in answers)
+    # The catalog's words arrive whole: none is cut at a line end.
+    words = set(" ".join(answers).split())
+    assert {"Menu", "utama.", "Pembelajaran", "Perempuan", "Inklusif."} <= words
 
 
 def test_db_upgrade_again_on_each_test_database(workdir: Path, database_url: str) -> None:
@@ -187,6 +217,14 @@ def test_unreachable_database_exits_with_a_clear_message(cli: CliRunner) -> None
     message = one_line(result.output)
     assert message.startswith("Cannot migrate postgresql+psycopg://wlcc:***@127.0.0.1:1/wlcc")
     assert "hunter22" not in result.output  # the password is not printed
+
+
+def test_make_demo_names_make_in_its_hint(cli: CliRunner, sqlite_url: str) -> None:
+    """`make demo` runs `wlcc demo --make`: the command to chat as someone else is make's."""
+    result = invoke(cli, "demo", "--make", DATABASE_URL=sqlite_url)
+    assert result.exit_code == 0, result.output
+    hint = 'Chat as one of these people: make demo CHAT_ARGS="--phone NUMBER"'
+    assert hint in result.output.splitlines()
 
 
 def test_chat_refuses_a_bad_phone(cli: CliRunner, sqlite_url: str) -> None:

@@ -1,4 +1,4 @@
-"""The one-way layering of DESIGN.md, checked on the imports (with ast).
+"""The one-way layering of docs/ARCHITECTURE.md, checked on the imports (with ast).
 
 channel (bot/) -> handlers/ -> conversations/ -> storage/, and wlcc/ underneath them all (but for
 its console command, wlcc/cli*.py, an entry point like app.py).

@@ -15,7 +15,7 @@ from handlers.matching import (
     pick_number,
 )
 
-# The keywords of DESIGN.md, as the router and dialogs will register them.
+# The keywords of docs/ARCHITECTURE.md, built and planned, as the dialogs register them.
 KEYWORDS = [
     "MENU",
     "MENU UTAMA",

@@ -278,10 +278,11 @@ def test_telegram_overall_rate_limit(db: Database, settings, fake_telegram: Fake
     drain(db, settings, telegram_rate=rate, telegram_chat_rate=0.0)
     times = [c.at for c in fake_telegram.sent()]
     assert len(times) == count
-    # The fake stamps requests as its threads get to them: allow for that jitter.
+    # Never more than the limit in any one second, as the fake received them (a stalled
+    # machine can bunch requests at both ends of the run, so the average over the run is not
+    # the measure: the platform counts per second).
+    assert max_in_window(times) <= rate
     achieved = (count - 1) / (max(times) - min(times))
-    assert achieved <= rate * 1.05  # never faster than the limit overall
-    assert max_in_window(times) <= rate * 1.15 + 2  # nor in any one second
     assert achieved >= rate * 0.6  # and not much slower either (even on a busy machine)
 
 
@@ -309,10 +310,47 @@ def test_whatsapp_rate_limit(db: Database, settings, fake_twilio: FakeTwilio) ->
     drain(db, settings, whatsapp_rate=rate)
     times = [c.at for c in fake_twilio.messages()]
     assert len(times) == count
+    assert max_in_window(times) <= rate
     achieved = (count - 1) / (max(times) - min(times))
-    assert achieved <= rate * 1.05
-    assert max_in_window(times) <= rate * 1.15 + 2
     assert achieved >= rate * 0.6
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize(("on", "rate"), [("whatsapp", 20.0), ("telegram", 30.0)])
+def test_no_second_exceeds_the_rate_when_the_first_requests_arrive_late(
+    db: Database, settings, fake_telegram: FakeTelegram, fake_twilio: FakeTwilio, on, rate
+) -> None:
+    """A fresh sender's first requests reach the platform late (their connections are being
+    opened) while the next ones are due: still no one-second window holds more than the rate."""
+    count = int(rate * 2) + 5
+    plan_notices(db, count, on=on, telegram_base=7000)
+    fake = fake_telegram if on == "telegram" else fake_twilio
+    fake.slow_start(5, 0.3)
+    drain(db, settings, **{**FAST, f"{on}_rate": rate})
+    times = [c.at for c in (fake_telegram.sent() if on == "telegram" else fake_twilio.messages())]
+    assert len(times) == count
+    assert max_in_window(times) <= rate
+
+
+def test_pacer_counts_a_send_until_its_answer() -> None:
+    """A window of two: a third send waits for one of the two in flight to be answered, then
+    for a second after that answer."""
+    clock = FakeClock()
+    pacer = Pacer(2.5, clock)
+
+    async def run() -> tuple[bool, float]:
+        await pacer.wait()
+        await pacer.wait()
+        third = asyncio.create_task(pacer.wait())
+        await asyncio.sleep(0)
+        waited = not third.done()
+        clock.t = 5.0  # the first answer comes late
+        pacer.done()
+        await asyncio.wait_for(third, timeout=2)
+        return waited, clock.monotonic()
+
+    waited, moment = asyncio.run(run())
+    assert waited and moment == pytest.approx(6.0)
 
 
 def test_pacer_window_survives_float_rounding() -> None:
@@ -326,6 +364,7 @@ def test_pacer_window_survives_float_rounding() -> None:
             clock.t = max(clock.t, start)
             await asyncio.wait_for(pacer.wait(), timeout=2)
             moments.append(clock.monotonic())
+            pacer.done()  # answered at once
         return moments
 
     moments = asyncio.run(run())
@@ -341,6 +380,7 @@ def test_pacer_spaces_sends_evenly_and_pauses() -> None:
         for _ in range(3):
             await pacer.wait()
             moments.append(clock.monotonic())
+            pacer.done()
         pacer.pause(5.0)
         await pacer.wait()
         moments.append(clock.monotonic())

@@ -1,4 +1,5 @@
-"""Settings: the operating contract of DESIGN.md, read from the environment and ``.env``."""
+"""Settings: the operating contract of docs/ARCHITECTURE.md, read from the environment and
+``.env``."""
 
 from __future__ import annotations
 

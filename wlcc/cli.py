@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import shlex
+import shutil
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -26,6 +30,9 @@ app.add_typer(telegram_app, name="telegram")
 app.add_typer(members_app, name="members")
 app.add_typer(inbox_app, name="inbox")
 app.add_typer(outbox_app)  # wlcc worker, wlcc broadcast
+
+# Who `wlcc chat` writes as by default: a number no demo member has (a guest).
+GUEST_PHONE = "+6281200000001"
 
 
 def _upgrade(settings: Settings) -> None:
@@ -68,11 +75,28 @@ def serve(
     uvicorn.run("app:app", host=host, port=port, proxy_headers=True, log_config=None)
 
 
+def _wlcc_command() -> str:
+    """How to run this same ``wlcc`` again from here: its name when PATH finds it (an image),
+    else its path, relative to the working directory when it is under it (``.venv/bin/wlcc``)."""
+    me = Path(sys.argv[0]).absolute()
+    found = shutil.which("wlcc")
+    if found and me.exists() and os.path.samefile(found, me):
+        return "wlcc"
+    try:
+        return shlex.quote(str(me.relative_to(Path.cwd())))
+    except ValueError:
+        return shlex.quote(str(me))
+
+
 @app.command()
-def demo() -> None:
+def demo(
+    make: Annotated[
+        bool, typer.Option("--make", hidden=True, help="Started by `make demo`: hint at make.")
+    ] = False,
+) -> None:
     """Prepare the embedded database with demo data to try the bot."""
     from storage.db import Database
-    from storage.demo import seed_demo
+    from storage.demo import DEMO_MEMBERS, seed_demo
 
     settings = settings_or_exit()
     _upgrade(settings)
@@ -82,25 +106,33 @@ def demo() -> None:
             counts = seed_demo(session)
     finally:
         db.dispose()
-    from storage.demo import DEMO_MEMBERS
 
+    run = (
+        'make demo CHAT_ARGS="--phone NUMBER"' if make else f"{_wlcc_command()} chat --phone NUMBER"
+    )
     summary = ", ".join(f"{n} {what}" for what, n in counts.items())
     console.print(f"Demo data ready ({summary}).")
-    console.print("Chat as a newcomer: [bold]wlcc chat[/bold]; or as a demo member:")
+    console.print(f"Chat as one of these people: {run}", highlight=False, soft_wrap=True)
+    console.print(f"  {GUEST_PHONE}  a guest, not a member yet (the default)", highlight=False)
+    by_phone: dict[str, list[str]] = {}
     for name, phone, kelurahan, role in DEMO_MEMBERS:
-        console.print(
-            f"  wlcc chat --phone {phone}   ({name}, {role}, {kelurahan})", highlight=False
-        )
+        console.print(f"  {phone}  {name}, {role}, {kelurahan}", highlight=False)
+        by_phone.setdefault(phone, []).append(name)
+    for names in by_phone.values():
+        if len(names) > 1:
+            console.print(f"{' and '.join(names)} share a family phone on purpose.")
 
 
 @app.command()
 def chat(
-    phone: Annotated[str, typer.Option(help="The phone number you write from.")] = "+6281200000001",
+    phone: Annotated[str, typer.Option(help="The phone number you write from.")] = GUEST_PHONE,
     name: Annotated[str, typer.Option(help="Your name as the platform would show it.")] = "Tamu",
 ) -> None:
     """Chat with the bot in this terminal, as if from WhatsApp (no phone needed)."""
 
-    from bot.simulator import Simulator
+    from rich.text import Text
+
+    from bot.simulator import PROMPT, Simulator, wrap_reply
     from handlers.router import Router, RouterConfig
     from storage.db import Database
     from storage.migrate import pending
@@ -135,8 +167,13 @@ def chat(
             if not interactive:
                 console.print(f"Anda> {line}", highlight=False, markup=False)
             for reply in sim.send(line):
-                console.print("[bold cyan]WLCC>[/bold cyan] ", end="")
-                console.print(reply, highlight=False, markup=False)
+                # Wrapped here at word boundaries to the terminal's width (rich would break the
+                # words after the prompt: it does not know where the prompt left the cursor).
+                for text in wrap_reply(reply, console.width):
+                    styled = Text(text)
+                    if text.startswith(PROMPT):
+                        styled.stylize("bold cyan", 0, len(PROMPT) - 1)
+                    console.print(styled, highlight=False, soft_wrap=True)
     except KeyboardInterrupt:
         pass
     finally:

@@ -1,7 +1,7 @@
 """One settings object for the whole service, read from the environment and ``.env``.
 
-The names of the first block are the operating contract in DESIGN.md; the ``WLCC_`` extras are
-tuning knobs with safe defaults.
+The names of the first block are the operating contract in docs/ARCHITECTURE.md; the ``WLCC_``
+extras are tuning knobs with safe defaults.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ class Settings(BaseSettings):
         env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
     )
 
-    # --- operating contract (DESIGN.md) ---
+    # --- operating contract (docs/ARCHITECTURE.md) ---
     database_url: str = "sqlite:///./wlcc.db"
     telegram_bot_token: SecretStr | None = None
     telegram_webhook_secret: SecretStr | None = None

@@ -150,6 +150,7 @@ class FakeServer(Generic[C]):
         # Faults by chance: called for every request; a Reply it returns is answered instead
         # (after it has slept, for a send that hangs). Such requests are not recorded.
         self.chaos: Callable[[RawRequest], Reply | None] | None = None
+        self._slow: tuple[int, float] = (0, 0.0)  # the next n requests held so many seconds
         self._httpd = _Listener(("127.0.0.1", 0), self._handler_class())
         self._httpd.daemon_threads = True
         self._thread: threading.Thread | None = None
@@ -196,6 +197,7 @@ class FakeServer(Generic[C]):
             self.errors.clear()
             self.delay = 0.0
             self.chaos = None
+            self._slow = (0, 0.0)
             self._reset_state()
 
     def _reset_state(self) -> None:
@@ -219,6 +221,13 @@ class FakeServer(Generic[C]):
             raise ValueError("times must be at least 1")
         with self._cond:
             self._script.append(Scripted(status, body, times, match, content_type, headers or {}))
+
+    def slow_start(self, requests: int, seconds: float) -> None:
+        """Hold the next ``requests`` requests ``seconds`` before taking them in (and stamping
+        them), as the first requests of a fresh client reach a real platform late while their
+        connections are opened (TCP and TLS handshakes)."""
+        with self._cond:
+            self._slow = (requests, seconds)
 
     def _take_script(self, kind: str) -> Scripted | None:
         with self._cond:
@@ -260,6 +269,12 @@ class FakeServer(Generic[C]):
 
     def _serve(self, request: RawRequest) -> Reply:
         try:
+            with self._cond:
+                held, hold = self._slow
+                if held:
+                    self._slow = (held - 1, hold)
+            if held:
+                time.sleep(hold)
             delay = self.delay() if callable(self.delay) else self.delay
             if delay:
                 time.sleep(delay)

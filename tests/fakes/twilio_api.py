@@ -14,6 +14,10 @@ error body ``{"code", "message", "more_info", "status"}``, and can be scripted::
 
     fake.fail_next(400, code=63016)   # outside the 24-hour window
     fake.fail_next(429)               # too many requests
+
+and a number can be refused until told otherwise, as Twilio refuses an unsubscribed one::
+
+    fake.refuse("+6281200000001", code=21610)   # every message to it, until refuse(..., None)
 """
 
 from __future__ import annotations
@@ -49,6 +53,7 @@ ERRORS = {
     20500: (500, "Internal Server Error"),
     20503: (503, "Service Unavailable"),
     21211: (400, "Invalid 'To' Phone Number: {to}"),
+    21610: (400, "Attempt to send to unsubscribed recipient"),
     21603: (400, "A 'From' phone number is required."),
     21604: (400, "A 'To' phone number is required."),
     21617: (400, "The concatenated message body exceeds the 1600 character limit."),
@@ -144,6 +149,7 @@ class FakeTwilio(FakeServer[TwilioCall]):
         self.auth_token = auth_token
         self._messages: dict[str, dict[str, Any]] = {}
         self._media: dict[str, tuple[str, bytes]] = {}  # media sid -> (content type, bytes)
+        self._refused: dict[str, int] = {}  # "whatsapp:+62..." -> Twilio error code
         super().__init__()
 
     @property
@@ -154,6 +160,7 @@ class FakeTwilio(FakeServer[TwilioCall]):
     def _reset_state(self) -> None:
         self._messages = {}
         self._media = {}
+        self._refused = {}
 
     def add_media(self, content: bytes, content_type: str = "image/jpeg") -> str:
         """Store an inbound photo; returns its ``MediaUrl`` as Twilio gives it (on
@@ -226,6 +233,15 @@ class FakeTwilio(FakeServer[TwilioCall]):
         if retry_after is not None:
             headers["Retry-After"] = str(retry_after)
         self.script(status, body, times=times, content_type=content_type, headers=headers)
+
+    def refuse(self, phone: str, code: int | None = 21610) -> None:
+        """Refuse every message to the WhatsApp number ``phone`` with Twilio error ``code``
+        (21610: unsubscribed), until called again with ``code=None``."""
+        with self._cond:
+            if code is None:
+                self._refused.pop(f"whatsapp:{phone}", None)
+            else:
+                self._refused[f"whatsapp:{phone}"] = code
 
     # --- serving ---
     def handle(self, request: RawRequest) -> Reply:
@@ -331,6 +347,10 @@ class FakeTwilio(FakeServer[TwilioCall]):
         media = form.get("MediaUrl", [])
         if not to:
             return 400, error_body(21604), {}
+        with self._cond:
+            refused = self._refused.get(to)
+        if refused is not None:
+            return 400, error_body(refused), {}
         if not from_ and not one("MessagingServiceSid"):
             return 400, error_body(21603), {}
         if not body and not media and not one("ContentSid"):
