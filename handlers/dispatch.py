@@ -59,6 +59,7 @@ ACK_QUIET = 0.002  # seconds without a webhook waiting before an answer starts
 WORKER_IN_HAND = 1000  # a worker reads no more messages while this many wait for their answer
 RETRY_DELAYS = (0.1, 0.5, 2.0)  # seconds before answering a failed message again
 LEASE_MARGIN = 20.0  # seconds before a lease ends when no reply piece starts any more
+SETTLE_EVERY = 0.005  # seconds: how the direct sends went is recorded in batches this often
 
 
 class UnstorableMessage(ValueError):
@@ -113,6 +114,15 @@ class Dispatcher:
         self._senders: dict[str, Sender] = {}
         self._wake_outbox: Callable[[], None] | None = None
         self.retry_delays: tuple[float, ...] = RETRY_DELAYS
+        # How the direct sends went, recorded in batches: one commit for many messages, made
+        # before the next batch of answers (so a chat's next turn sees its replies settled).
+        self._settles: list[tuple[Inbound, Answer, SendReport]] = []
+        self._settles_lock = threading.Lock()
+        # Held while a batch is recorded: a thread about to answer waits for another's commit.
+        self._settling = threading.Lock()
+        self._settle_waiting = asyncio.Event()
+        self._settler: asyncio.Task[None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._queue: asyncio.Queue[tuple[Inbound, Sender, asyncio.Future[bool]]] | None = None
         self._writer: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
@@ -147,6 +157,7 @@ class Dispatcher:
         ``wake_outbox`` tells this process's outbox sender that replies wait for it."""
         self._senders = dict(senders or {})
         self._wake_outbox = wake_outbox
+        self._loop = asyncio.get_running_loop()
         threads = 1 if self.router.db.is_sqlite else 2
         self._limiter = CapacityLimiter(threads)
         self._slots = asyncio.Semaphore(threads)
@@ -154,6 +165,7 @@ class Dispatcher:
         self._queue = asyncio.Queue()
         self._writer = asyncio.create_task(self._write_batches(), name="inbox-writer")
         self._batcher = asyncio.create_task(self._answer_batches(), name="inbox-answerer")
+        self._settler = asyncio.create_task(self._settle_batches(), name="inbox-settler")
         if self.answer_here:
             left = await self.recover(older_than=timedelta(0))
             if left:
@@ -163,12 +175,14 @@ class Dispatcher:
         """Finish what is in hand (within ``grace`` seconds); the rest waits for a restart."""
         with suppress(TimeoutError):
             await asyncio.wait_for(self.idle(), grace)
-        for loop_task in (self._writer, self._batcher):
+        for loop_task in (self._writer, self._batcher, self._settler):
             if loop_task is not None:
                 loop_task.cancel()
                 with suppress(asyncio.CancelledError):
                     await loop_task
-        self._writer = self._batcher = None
+        self._writer = self._batcher = self._settler = None
+        if self._settles:  # what was sent must not be sent again when the lease ends
+            await to_thread.run_sync(self._flush_settles)
         for task in list(self._tasks):
             task.cancel()
 
@@ -303,7 +317,7 @@ class Dispatcher:
 
     def _maybe_idle(self) -> None:
         queued = self._queue is not None and not self._queue.empty()
-        if not self._tasks and not queued and not self._writing:
+        if not self._tasks and not queued and not self._writing and not self._settles:
             self._idle.set()
 
     async def _answer(self, inbound_id: int, inbound: Inbound, send: Sender | None) -> None:
@@ -359,12 +373,38 @@ class Dispatcher:
         lease = self.router.config.reply_lease.total_seconds()
         until = asyncio.get_running_loop().time() + lease - min(LEASE_MARGIN, lease / 3)
         report = await send(inbound, answer.replies, until)
-        left = await to_thread.run_sync(
-            self.router.settle, inbound, answer, report, limiter=self._limiter
-        )
+        with self._settles_lock:
+            self._settles.append((inbound, answer, report))
+        self._idle.clear()
+        self._settle_waiting.set()
+
+    async def _settle_batches(self) -> None:
+        """Record how the direct sends went, a batch at a time (the answering threads also
+        do it before each batch of answers)."""
+        while True:
+            await self._settle_waiting.wait()
+            self._settle_waiting.clear()
+            await asyncio.sleep(SETTLE_EVERY)
+            await to_thread.run_sync(self._flush_settles, limiter=self._limiter)
+            self._maybe_idle()
+
+    def _flush_settles(self) -> None:
+        """In a worker thread: record the sends reported so far, in one transaction."""
+        with self._settling:
+            with self._settles_lock:
+                items, self._settles = self._settles, []
+            if not items:
+                return
+            try:
+                left = self.router.settle_many(items)
+            except Exception:  # the rows keep their lease: the outbox sends them when it ends
+                log.exception("recording how %d message(s)' replies went failed", len(items))
+                return
         if left:
-            log.info("%d %s reply(ies) left to the outbox", left, inbound.channel)
-            self._wake()
+            log.info("%d reply(ies) left to the outbox", left)
+            if self._loop is not None:
+                with suppress(RuntimeError):  # the loop is closed: the process is stopping
+                    self._loop.call_soon_threadsafe(self._wake)
 
     def _wake(self) -> None:
         if self._wake_outbox is not None:
@@ -412,6 +452,7 @@ class Dispatcher:
     def _process_many(self, batch: list[_Work], loop: asyncio.AbstractEventLoop) -> None:
         """In a worker thread: each message in its own transaction, one after another, each
         answer handed back as soon as it is ready (its replies need not wait for the batch)."""
+        self._flush_settles()  # a chat's next turn sees its last replies settled
         for work in batch:
             self._wait_for_quiet()  # acknowledgements go first
             result: Answer | BaseException | None

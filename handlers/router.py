@@ -174,28 +174,33 @@ class Router:
         waiting): None when it was already processed."""
         return self._turn(inbound_id, inbound, keep=True)
 
-    def settle(self, inbound: Inbound, answer: Answer, report: SendReport) -> int:
-        """Record how the direct send went; returns how many replies the outbox now retries."""
-        failure = None
-        if report.failure is not None:
-            failure = ReplyFailure(
-                retry=report.retry,
-                detail=report.failure,
-                retry_after=report.retry_after,
-                unreachable=report.unreachable,
-                rest=reply_item(report.rest) if report.rest else None,
-            )
+    def settle_many(self, sends: Sequence[tuple[Inbound, Answer, SendReport]]) -> int:
+        """Record how the direct sends of many messages' replies went, in one transaction;
+        returns how many replies the outbox now retries."""
+        left = 0
+        now = utcnow()
         with self.db.transaction() as session:
-            return settle_replies(
-                session,
-                answer.planned,
-                sent=report.sent,
-                failure=failure,
-                channel=inbound.channel,
-                address=inbound.address,
-                now=utcnow(),
-                retry_after=self.config.reply_retry,
-            )
+            for inbound, answer, report in sends:
+                failure = None
+                if report.failure is not None:
+                    failure = ReplyFailure(
+                        retry=report.retry,
+                        detail=report.failure,
+                        retry_after=report.retry_after,
+                        unreachable=report.unreachable,
+                        rest=reply_item(report.rest) if report.rest else None,
+                    )
+                left += settle_replies(
+                    session,
+                    answer.planned,
+                    sent=report.sent,
+                    failure=failure,
+                    channel=inbound.channel,
+                    address=inbound.address,
+                    now=now,
+                    retry_after=self.config.reply_retry,
+                )
+        return left
 
     def note_failure(self, inbound_id: int, error: str) -> int:
         """Count a failed answer; how many there were (at ``answer_attempts`` the message is

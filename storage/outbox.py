@@ -216,20 +216,25 @@ class PlannedReplies:
     lease: datetime | None
 
 
+_OUTBOX: Table = OutboxMessage.__table__  # type: ignore[attr-defined]
+# Built once: this runs for every answered message.
+_QUEUE_BUSY = (
+    select(_OUTBOX.c.id)
+    .where(
+        _OUTBOX.c.identity_id == bindparam("identity_id"),
+        _OUTBOX.c.status.in_((OutboxStatus.PENDING, OutboxStatus.SENDING)),
+        or_(_OUTBOX.c.attempts > 0, _OUTBOX.c.next_attempt_at <= bindparam("now")),
+    )
+    .limit(1)
+)
+_INSERT_REPLIES = _OUTBOX.insert().returning(_OUTBOX.c.id, sort_by_parameter_order=True)
+
+
 def _reply_queue_busy(session: Session, identity_id: int, now: datetime) -> bool:
     """Whether a message to this chat is still to be delivered ahead of a new one (being sent,
     due, or waiting for a retry): the same rule the claim keeps order by."""
-    o = _table()
-    found = session.execute(
-        select(o.c.id)
-        .where(
-            o.c.identity_id == identity_id,
-            o.c.status.in_((OutboxStatus.PENDING, OutboxStatus.SENDING)),
-            or_(o.c.attempts > 0, o.c.next_attempt_at <= now),
-        )
-        .limit(1)
-    ).first()
-    return found is not None
+    found = session.connection().execute(_QUEUE_BUSY, {"identity_id": identity_id, "now": now})
+    return found.first() is not None
 
 
 def plan_replies(
@@ -278,9 +283,7 @@ def plan_replies(
         if direct:
             values.update(status=OutboxStatus.SENDING, lease_until=lease_until, attempts=1)
         rows.append(values)
-    o = _table()
-    statement = o.insert().returning(o.c.id, sort_by_parameter_order=True)
-    ids = tuple(int(r[0]) for r in session.execute(statement, rows))
+    ids = tuple(int(r[0]) for r in session.connection().execute(_INSERT_REPLIES, rows))
     return PlannedReplies(ids, lease_until)
 
 
