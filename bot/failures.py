@@ -4,7 +4,9 @@ for the outbox sender and for the replies the channels send directly."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import warnings
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -19,6 +21,7 @@ from telegram.error import (
 )
 from twilio.base.exceptions import TwilioException
 
+from bot.messages import Outbound, SendReport
 from storage.outbox import UNREACHABLE_TWILIO_CODES, Reason
 
 RETRY_AFTER_CAP = 3600.0  # never believe a flood-control pause longer than an hour
@@ -118,3 +121,46 @@ def classify_twilio(exc: Exception) -> SendFailure | Delivery:
         return SendFailure(f"network: {type(exc).__name__}: {exc}", retry=True)
     # json.loads of a 2xx answer failed (the twilio library checks the status first).
     return Delivery(None, garbled=True)
+
+
+async def send_in_order(
+    replies: Sequence[Outbound],
+    parts: Callable[[Outbound], list[Outbound]],
+    send_part: Callable[[Outbound], Awaitable[object]],
+    classify: Callable[[Exception], SendFailure | Delivery],
+    errors: tuple[type[Exception], ...],
+    until: float | None,
+    channel: str,
+) -> SendReport:
+    """Send a message's replies piece by piece (``parts``), in order, until the first failure
+    (one of ``errors``, read by ``classify``); the report says how far it got. A reply cut short
+    leaves only its unsent pieces, so nothing arrives twice; no piece starts after ``until``
+    (the event loop's clock), when the rows' lease ends."""
+    loop = asyncio.get_running_loop()
+    for index, reply in enumerate(replies):
+        pieces = parts(reply)
+        for i, part in enumerate(pieces):
+            rest = tuple(pieces[i:]) if i else ()
+            if until is not None and loop.time() >= until:
+                return SendReport(index, "the lease of the replies ended", True, rest=rest)
+            try:
+                await send_part(part)
+            except errors as exc:
+                verdict = classify(exc)
+                if isinstance(verdict, Delivery):  # unreadable, after a 2xx: it was sent
+                    continue
+                logging.getLogger(f"bot.{channel}").warning(
+                    "%s reply failed%s: %s",
+                    channel,
+                    " (will retry)" if verdict.retry else "",
+                    verdict.detail,
+                )
+                return SendReport(
+                    index,
+                    verdict.detail,
+                    verdict.retry,
+                    retry_after=verdict.pause,
+                    unreachable=verdict.unreachable,
+                    rest=rest,
+                )
+    return SendReport(len(replies))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import hmac
 import json
 import logging
@@ -26,7 +25,7 @@ from telegram.error import TelegramError
 
 from bot.clean import Rejected, check_coordinates, check_id, check_int, clean_optional, clean_text
 from bot.deps import DispatcherDep, SettingsDep
-from bot.failures import Delivery, classify_telegram
+from bot.failures import classify_telegram, send_in_order
 from bot.http import read_body
 from bot.messages import Inbound, Location, Media, Outbound, SendReport, SharedContact
 from bot.render import TELEGRAM_TEXT_LIMIT, split_text
@@ -233,37 +232,17 @@ class TelegramChannel:
     async def send_replies(
         self, inbound: Inbound, replies: list[Outbound], until: float | None = None
     ) -> SendReport:
-        """Send in order, until the first failure; the report says how far it got. A reply cut
-        short leaves only its unsent pieces (``rest``), so nothing arrives twice. No piece
-        starts after ``until`` (the event loop's clock): the rows' lease ends then."""
+        """Send in order until the first failure (see :func:`bot.failures.send_in_order`)."""
         chat_id = int(inbound.address)
-        loop = asyncio.get_running_loop()
-        for index, reply in enumerate(replies):
-            pieces = self.parts(reply)
-            for i, part in enumerate(pieces):
-                rest = tuple(pieces[i:]) if i else ()
-                if until is not None and loop.time() >= until:
-                    return SendReport(index, "the lease of the replies ended", True, rest=rest)
-                try:
-                    await self._send_part(chat_id, part)
-                except TelegramError as exc:
-                    verdict = classify_telegram(exc)
-                    if isinstance(verdict, Delivery):  # not JSON, after a 2xx: it was sent
-                        continue
-                    log.warning(
-                        "telegram reply to chat failed%s: %s",
-                        " (will retry)" if verdict.retry else "",
-                        exc,
-                    )
-                    return SendReport(
-                        index,
-                        verdict.detail,
-                        verdict.retry,
-                        retry_after=verdict.pause,
-                        unreachable=verdict.unreachable,
-                        rest=rest,
-                    )
-        return SendReport(len(replies))
+        return await send_in_order(
+            replies,
+            self.parts,
+            lambda part: self._send_part(chat_id, part),
+            classify_telegram,
+            (TelegramError,),
+            until,
+            CHANNEL,
+        )
 
 
 # PTB does not check the JSON types of an update; a forged or broken one must not get further.

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -31,7 +30,7 @@ from bot.clean import (
     parse_decimal,
 )
 from bot.deps import DatabaseDep, DispatcherDep, SettingsDep
-from bot.failures import Delivery, classify_twilio
+from bot.failures import classify_twilio, send_in_order
 from bot.http import read_body
 from bot.messages import Inbound, Location, Media, Outbound, SendReport
 from bot.render import WHATSAPP_TEXT_LIMIT, numbered_text, split_text
@@ -193,36 +192,17 @@ class WhatsAppChannel:
     async def send_replies(
         self, inbound: Inbound, replies: list[Outbound], until: float | None = None
     ) -> SendReport:
-        """Send in order, until the first failure; the report says how far it got (a reply
-        cut short leaves only its unsent pieces, already numbered, in ``rest``). No piece starts
-        after ``until`` (the event loop's clock): the rows' lease ends then."""
-        loop = asyncio.get_running_loop()
-        for index, reply in enumerate(replies):
-            pieces = self.parts(reply)
-            for i, part in enumerate(pieces):
-                rest = tuple(pieces[i:]) if i else ()
-                if until is not None and loop.time() >= until:
-                    return SendReport(index, "the lease of the replies ended", True, rest=rest)
-                try:
-                    await self._send_part(inbound.address, part)
-                except (TwilioException, OSError, aiohttp.ClientError) as exc:
-                    verdict = classify_twilio(exc)
-                    if isinstance(verdict, Delivery):
-                        continue
-                    log.warning(
-                        "whatsapp reply failed%s: %s",
-                        " (will retry)" if verdict.retry else "",
-                        verdict.detail,
-                    )
-                    return SendReport(
-                        index,
-                        verdict.detail,
-                        verdict.retry,
-                        retry_after=verdict.pause,
-                        unreachable=verdict.unreachable,
-                        rest=rest,
-                    )
-        return SendReport(len(replies))
+        """Send in order until the first failure (see :func:`bot.failures.send_in_order`); a
+        reply cut short leaves its unsent pieces already numbered."""
+        return await send_in_order(
+            replies,
+            self.parts,
+            lambda part: self._send_part(inbound.address, part),
+            classify_twilio,
+            (TwilioException, OSError, aiohttp.ClientError),
+            until,
+            CHANNEL,
+        )
 
 
 def _media_url(value: str) -> str:
