@@ -38,7 +38,7 @@ class ConsentDialog(Dialog):
         return False
 
     def refuse(self, ctx: Context) -> None:
-        ctx.say(ctx.t("privacy.notice"))
+        ctx.say(ctx.t("privacy.notice_resident"))
 
     def _choices(self, ctx: Context) -> list[Choice]:
         return [
