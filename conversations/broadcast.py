@@ -35,6 +35,7 @@ NAME = "broadcast"
 ACTION = "broadcast.send"
 SEND = "bc:send"
 CANCEL = "BATAL"  # the global cancel word: a button and a typed BATAL do the same
+STATUS_WORDS = ("STATUS", "LAPORAN", "HASIL")
 
 
 def _audience_label(ctx: Context, audience: Audience) -> str:
@@ -54,8 +55,11 @@ class BroadcastDialog(Dialog):
     help_key = "broadcast.help"
     menu_order = 50
 
+    def accepts(self, args: str) -> bool:
+        return not args.strip() or args.strip().upper() in STATUS_WORDS
+
     def start(self, ctx: Context, args: str) -> None:
-        if args.strip().upper() in ("STATUS", "LAPORAN", "HASIL"):
+        if args.strip().upper() in STATUS_WORDS:
             self._status(ctx)
             return
         ctx.begin(self.name, "compose")

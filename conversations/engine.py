@@ -189,6 +189,14 @@ class Dialog:
     #: Listed in BANTUAN even when hidden from the main menu.
     help_always: ClassVar[bool] = False
 
+    def accepts(self, args: str) -> bool:
+        """Whether the words after a typed keyword are an argument of this dialog.
+
+        By default none are: "mulai kemarin air mati" or "data rumah saya salah" is a sentence
+        about something else, not MULAI or DATA. Dialogs that take an argument say which.
+        """
+        return not args.strip()
+
     def allowed(self, ctx: Context) -> bool:
         """Whether this speaker may use the dialog (and see it in MENU and BANTUAN)."""
         return self.action is None or ctx.can(self.action)

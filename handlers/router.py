@@ -371,7 +371,8 @@ class Router:
             found = match_keyword(turn.text, list(index), strict=strict)
             if found is not None:
                 name, args = index[found.keyword], found.args
-        if name is None:
+        if name is None or not dialogs[name].accepts(args):
+            # "setuju sama tetangga" is not SETUJUI, nor "mulai kemarin air mati" MULAI.
             return False
         self._start(ctx, dialogs[name], args)
         return True
