@@ -84,11 +84,11 @@ class BroadcastDialog(Dialog):
         if ctx.step == "compose":
             ctx.ask(ctx.t("broadcast.ask_content"))
         elif ctx.step == "confirm":
-            self._ask_confirm(ctx)
+            self._ask_confirm(ctx, again=True)
         elif ctx.step in ("kelurahan", "role"):
-            self._ask_group(ctx, ctx.step)
+            self._ask_group(ctx, ctx.step, again=True)
         else:
-            self._ask_audience(ctx)
+            self._ask_audience(ctx, again=True)
 
     # --- 1. what ---
     def _compose(self, ctx: Context, turn: Turn) -> bool:
@@ -113,10 +113,10 @@ class BroadcastDialog(Dialog):
         return True
 
     # --- 2. to whom ---
-    def _ask_audience(self, ctx: Context) -> None:
+    def _ask_audience(self, ctx: Context, again: bool = False) -> None:
         everyone = count_audience(ctx.session, ctx.speaker.community_id, Audience("all"))
         ctx.ask(
-            ctx.t("broadcast.ask_audience"),
+            ctx.t("broadcast.ask_audience_again" if again else "broadcast.ask_audience"),
             [
                 Choice("aud:all", ctx.t("broadcast.audience_all_choice", count=everyone.total)),
                 Choice("aud:kelurahan", ctx.t("broadcast.audience_kelurahan_choice")),
@@ -148,7 +148,7 @@ class BroadcastDialog(Dialog):
         # Kinds of audience added later (e.g. by RSVP answer) become one more choice here.
         return False
 
-    def _ask_group(self, ctx: Context, step: str) -> None:
+    def _ask_group(self, ctx: Context, step: str, again: bool = False) -> None:
         names: list[str] = ctx.data.get("options", [])
         counts: list[int] = ctx.data.get("counts", [])
         choices = []
@@ -158,7 +158,7 @@ class BroadcastDialog(Dialog):
                 Choice(f"grp:{i}", ctx.t("broadcast.option_count", name=label, count=count))
             )
         key = "broadcast.ask_kelurahan" if step == "kelurahan" else "broadcast.ask_role"
-        ctx.ask(ctx.t(key), choices)
+        ctx.ask(ctx.t("broadcast.ask_group_again" if again else key), choices)
 
     def _group(self, ctx: Context, turn: Turn) -> bool:
         names: list[str] = ctx.data.get("options", [])
@@ -186,7 +186,7 @@ class BroadcastDialog(Dialog):
         ctx.say(ctx.data.get("text", ""), media=media)
         self._ask_confirm(ctx)
 
-    def _ask_confirm(self, ctx: Context) -> None:
+    def _ask_confirm(self, ctx: Context, again: bool = False) -> None:
         audience = Audience.from_json(ctx.data.get("audience") or {})
         count = count_audience(ctx.session, ctx.speaker.community_id, audience)
         lines = [
@@ -198,6 +198,8 @@ class BroadcastDialog(Dialog):
         ]
         if count.opted_out:
             lines.append(ctx.t("broadcast.confirm_opted_out", count=count.opted_out))
+        if again:
+            lines = [ctx.t("broadcast.confirm_again")]
         ctx.ask(
             "\n".join(lines),
             [

@@ -79,4 +79,4 @@ class ConsentDialog(Dialog):
         return True
 
     def reprompt(self, ctx: Context) -> None:
-        ctx.ask(ctx.t("consent.ask"), self._choices(ctx))
+        ctx.ask(ctx.t("consent.ask_again"), self._choices(ctx))

@@ -29,6 +29,15 @@ from wlcc.formatting import DEFAULT_ZONE
 from wlcc.i18n import Translator
 
 
+def choices_hint(t: Translator, count: int) -> str:
+    """How to answer a numbered list: "1 atau 2" for two, "1 sampai 4" for more."""
+    return t("choices.hint_two") if count == 2 else t("choices.hint", count=count)
+
+
+def choices_range(t: Translator, count: int) -> str:
+    return t("choices.range_two") if count == 2 else t("choices.range", count=count)
+
+
 @dataclass(frozen=True, slots=True)
 class Turn:
     """What the person sent this time, as a dialog sees it."""
@@ -101,7 +110,7 @@ class Context:
     def say(self, text: str, choices: Iterable[Choice] = (), **extra: Any) -> None:
         options = tuple(choices)
         if options and "hint" not in extra:
-            extra["hint"] = self.t("choices.hint", count=len(options))
+            extra["hint"] = choices_hint(self.t, len(options))
         self.replies.append(Outbound(text=text, choices=options, **extra))
 
     def ask(self, text: str, choices: Iterable[Choice] = (), **extra: Any) -> None:

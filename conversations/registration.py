@@ -59,11 +59,7 @@ class RegistrationDialog(Dialog):
             return
         ctx.begin(self.name)
         if member is not None:
-            ctx.goto("other")
-            ctx.ask(
-                ctx.t("register.other_person", name=first_name(member)),
-                [Choice("yes", ctx.t("common.yes")), Choice("no", ctx.t("common.no"))],
-            )
+            self._ask_other(ctx, "register.other_person")
         elif ctx.speaker.identity.phone is None:
             ctx.goto("phone")
             link_phone.ask_for_contact(ctx, "register.need_phone")
@@ -82,20 +78,34 @@ class RegistrationDialog(Dialog):
         ctx.goto("name")
         ctx.ask(ctx.t("register.ask_name"))
 
-    def _ask_kelurahan(self, ctx: Context) -> None:
+    def _ask_kelurahan(self, ctx: Context, key: str = "register.ask_kelurahan") -> None:
         ctx.goto("kelurahan")
         choices = [Choice(f"kel:{k}", k) for k in KELURAHAN]
         choices.append(Choice("kel:other", ctx.t("register.kelurahan_other")))
-        ctx.ask(ctx.t("register.ask_kelurahan"), choices)
+        ctx.ask(ctx.t(key), choices)
 
-    def _ask_consent(self, ctx: Context) -> None:
+    def _ask_consent(self, ctx: Context, again: bool = False) -> None:
         ctx.goto("consent")
+        text = (
+            ctx.t("consent.ask_again")
+            if again
+            else ctx.t("privacy.notice") + "\n\n" + ctx.t("consent.ask")
+        )
         ctx.ask(
-            ctx.t("privacy.notice") + "\n\n" + ctx.t("consent.ask"),
+            text,
             [
                 Choice("consent:yes", ctx.t("consent.yes")),
                 Choice("consent:no", ctx.t("consent.no")),
             ],
+        )
+
+    def _ask_other(self, ctx: Context, key: str) -> None:
+        member = ctx.speaker.member
+        assert member is not None
+        ctx.goto("other")
+        ctx.ask(
+            ctx.t(key, name=first_name(member)),
+            [Choice("yes", ctx.t("common.yes")), Choice("no", ctx.t("common.no"))],
         )
 
     def handle(self, ctx: Context, turn: Turn) -> bool:
@@ -188,9 +198,11 @@ class RegistrationDialog(Dialog):
     def reprompt(self, ctx: Context) -> None:
         step = ctx.step
         if step == "kelurahan":
-            self._ask_kelurahan(ctx)
+            self._ask_kelurahan(ctx, "register.kelurahan_again")
         elif step == "consent":
-            self._ask_consent(ctx)
+            self._ask_consent(ctx, again=True)
+        elif step == "other":
+            self._ask_other(ctx, "register.other_again")
         elif step == "phone":
             link_phone.ask_for_contact(ctx, "link.ask_again")
         elif step == "name":  # a photo, a sticker or an empty message instead of a name

@@ -17,6 +17,7 @@ from conversations.engine import (
     Dialog,
     Speaker,
     Turn,
+    choices_range,
     discover,
     global_keyword_index,
     keyword_index,
@@ -220,13 +221,25 @@ class Router:
         turn = Turn.of(inbound, choice)
         dialog_before = ctx.dialog
         replies_before = len(ctx.replies)
-        self._dispatch(ctx, turn, first_contact=first_contact)
-        # A typed number picks from the last choices shown; a dialog that ends forgets its own.
-        new_choices = [r.choices for r in ctx.replies[replies_before:] if r.choices]
+        if not self._number_not_shown(ctx, turn):
+            self._dispatch(ctx, turn, first_contact=first_contact)
+        # A typed number picks from the last choices shown; a dialog that ends forgets its own,
+        # and so does a question to answer in words (a number then is not a stale menu's).
+        new = ctx.replies[replies_before:]
+        new_choices = [r.choices for r in new if r.choices]
         if new_choices:
             conversation.choices = [[c.payload, c.label] for c in new_choices[-1]]
-        elif dialog_before is not None and ctx.dialog is None:
+        elif (dialog_before is not None and ctx.dialog is None) or (ctx.dialog is not None and new):
             conversation.choices = []
+
+    def _number_not_shown(self, ctx: Context, turn: Turn) -> bool:
+        """ "9" after a list of 4: say which numbers there are (the list stays open)."""
+        count = len(ctx.conversation.choices)
+        if turn.choice is not None or not count or not turn.text or not is_number(turn.text):
+            return False
+        number = "".join(c for c in turn.text if c.isdigit())
+        ctx.say(ctx.t("choice.not_shown", number=number, range=choices_range(ctx.t, count)))
+        return True
 
     def _resolve_choice(self, ctx: Context, inbound: Inbound) -> str | None:
         shown = {payload: label for payload, label in ctx.conversation.choices}
