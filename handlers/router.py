@@ -23,6 +23,7 @@ from conversations.engine import (
     keyword_index,
     menu_dialogs,
 )
+from handlers.distress import mentions_distress
 from handlers.matching import is_number, match_keyword, normalize, pick_label, pick_number
 from storage.conversations import (
     conversation_key,
@@ -39,7 +40,7 @@ from storage.models import Conversation, Identity, Member
 from storage.outbox import defer_replies
 from wlcc.formatting import DEFAULT_ZONE, utcnow
 from wlcc.i18n import DEFAULT_LANGUAGE
-from wlcc.settings import Settings
+from wlcc.settings import DEFAULT_HOTLINES, Hotline, Settings
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +90,7 @@ class RouterConfig:
     session_timeout: timedelta = timedelta(minutes=30)
     zone: ZoneInfo = DEFAULT_ZONE
     default_language: str = DEFAULT_LANGUAGE
+    hotlines: tuple[Hotline, ...] = DEFAULT_HOTLINES
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RouterConfig:
@@ -96,6 +98,7 @@ class RouterConfig:
             session_timeout=timedelta(minutes=settings.wlcc_session_timeout_minutes),
             zone=settings.timezone,
             default_language=settings.wlcc_default_language,
+            hotlines=settings.wlcc_help_hotlines,
         )
 
 
@@ -269,7 +272,13 @@ class Router:
         dialogs = discover()
         in_dialog = ctx.dialog is not None and ctx.dialog in dialogs
 
-        # 0. A contact card on Telegram is the person proving (or not) their own number.
+        # 0. Words of violence or danger get the help lines first, in every state, from anyone
+        # (a first message, a family phone before "who is speaking?"); a dialog waits.
+        if turn.text and mentions_distress(turn.text):
+            self._help_lines(ctx)
+            return
+
+        # A contact card on Telegram is the person proving (or not) their own number.
         if turn.contact is not None and link_phone.accepts_contacts(ctx):
             link_phone.accept_contact(ctx, turn)
             return
@@ -399,6 +408,12 @@ class Router:
             dialog.refuse(ctx)
             return
         dialog.start(ctx, args)
+
+    def _help_lines(self, ctx: Context) -> None:
+        lines = [ctx.t("distress.intro")]
+        lines += [ctx.t("distress.line", name=h.name, phone=h.phone) for h in self.config.hotlines]
+        lines.append(ctx.t("distress.crisis_centre"))
+        ctx.say("\n".join(lines))
 
     # --- the router's own words ---
     def _global_menu(self, ctx: Context) -> None:
