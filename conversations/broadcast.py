@@ -3,8 +3,9 @@
 Write the text (or send one photo with a caption), pick the audience, see how many will get it
 and the message exactly as they will, then send or cancel. Progress and a summary come back as
 messages while the sender delivers (storage.broadcasts); ``UMUMKAN STATUS`` shows the latest
-broadcast's figures, ``HENTIKAN UMUMKAN`` (or the button under a progress message) stops the
-ones running. The opt-out words BERHENTI / STOP are the members' own and are not used here.
+broadcast's figures, ``UMUMKAN HENTIKAN`` (or the button under a progress message, or the
+older ``HENTIKAN UMUMKAN``) stops the ones running. The opt-out words BERHENTI / STOP are the
+members' own and are not used here.
 
 A text longer than one message allows (1,600 characters, 1,024 under a photo) is refused, not
 split: the coordinator shortens it, and every member reads one whole message.
@@ -254,22 +255,53 @@ class BroadcastDialog(Dialog):
         ctx.say(ctx.t("broadcast.started", id=broadcast.id, count=broadcast.total))
         return True
 
-    # --- UMUMKAN STATUS ---
+    # --- UMUMKAN STATUS (also typed as UMUMKAN LAPORAN or UMUMKAN HASIL) ---
     def _status(self, ctx: Context) -> None:
-        broadcast = latest_broadcast(ctx.session, ctx.speaker.community_id)
-        if broadcast is None or broadcast.id is None:
-            ctx.say(ctx.t("broadcast.none_yet"))
-            return
-        ctx.say(summary_text(ctx.t, broadcast, broadcast_counts(ctx.session, broadcast.id)))
+        _status(ctx)
+
+
+def _status(ctx: Context) -> None:
+    broadcast = latest_broadcast(ctx.session, ctx.speaker.community_id)
+    if broadcast is None or broadcast.id is None:
+        ctx.say(ctx.t("broadcast.none_yet"))
+        return
+    ctx.say(summary_text(ctx.t, broadcast, broadcast_counts(ctx.session, broadcast.id)))
+
+
+@register
+class BroadcastStatusDialog(Dialog):
+    """UMUMKAN STATUS: the figures of the latest broadcast (its own line in BANTUAN)."""
+
+    name = "broadcast_status"
+    keywords = ("UMUMKAN STATUS", "BROADCAST STATUS")
+    action = ACTION
+    help_key = "broadcast.help_status"
+    menu_order = 51
+
+    def start(self, ctx: Context, args: str) -> None:
+        _status(ctx)
+
+    def handle(self, ctx: Context, turn: Turn) -> bool:
+        return False
 
 
 @register
 class StopBroadcastDialog(Dialog):
-    """HENTIKAN UMUMKAN: stop every broadcast of the community that is still being sent."""
+    """UMUMKAN HENTIKAN: stop every broadcast of the community that is still being sent."""
 
     name = "broadcast_stop"
-    keywords = (STOP_KEYWORD, "HENTIKAN PENGUMUMAN", "HALT BROADCAST")
+    # UMUMKAN HENTIKAN beside UMUMKAN STATUS; the older order (the progress button's payload,
+    # STOP_KEYWORD) still works.
+    keywords = (
+        "UMUMKAN HENTIKAN",
+        STOP_KEYWORD,
+        "HENTIKAN PENGUMUMAN",
+        "BROADCAST STOP",
+        "HALT BROADCAST",
+    )
     action = ACTION
+    help_key = "broadcast.help_stop"
+    menu_order = 52
 
     def start(self, ctx: Context, args: str) -> None:
         running = running_broadcasts(ctx.session, ctx.speaker.community_id)
