@@ -11,6 +11,7 @@ from storage.members import (
     clean_name,
     find_by_phone_and_name,
     first_name,
+    first_name_of,
 )
 from storage.members import register as register_member
 from storage.models import Member, MemberStatus
@@ -76,21 +77,34 @@ class RegistrationDialog(Dialog):
 
     def _ask_name(self, ctx: Context) -> None:
         ctx.goto("name")
-        ctx.ask(ctx.t("register.ask_name"))
+        # For a family member on a registered phone, the questions are about her, by name.
+        ctx.ask(ctx.t("register.ask_other_name" if ctx.data.get("other") else "register.ask_name"))
+
+    def _about(self, ctx: Context, key: str, other_key: str) -> str:
+        """The question about the registrant: "Ibu", or the family member by name."""
+        if ctx.data.get("other"):
+            return ctx.t(other_key, name=first_name_of(str(ctx.data.get("name") or "")))
+        return ctx.t(key)
 
     def _ask_kelurahan(self, ctx: Context, key: str = "register.ask_kelurahan") -> None:
         ctx.goto("kelurahan")
         choices = [Choice(f"kel:{k}", k) for k in KELURAHAN]
         choices.append(Choice("kel:other", ctx.t("register.kelurahan_other")))
-        ctx.ask(ctx.t(key), choices)
+        if key == "register.ask_kelurahan":
+            ctx.ask(self._about(ctx, key, "register.ask_kelurahan_other"), choices)
+        else:
+            ctx.ask(ctx.t(key), choices)
 
     def _ask_consent(self, ctx: Context, again: bool = False) -> None:
         ctx.goto("consent")
-        text = (
-            ctx.t("consent.ask_again")
-            if again
-            else ctx.t("privacy.notice") + "\n\n" + ctx.t("consent.ask")
-        )
+        if again:
+            text = ctx.t("consent.ask_again")
+        elif ctx.data.get("other"):
+            name = first_name_of(str(ctx.data.get("name") or ""))
+            text = ctx.t("privacy.notice_other", name=name) + "\n\n"
+            text += ctx.t("consent.ask_other", name=name)
+        else:
+            text = ctx.t("privacy.notice") + "\n\n" + ctx.t("consent.ask")
         ctx.ask(
             text,
             [
@@ -117,6 +131,7 @@ class RegistrationDialog(Dialog):
             return False
         if step == "other":
             if turn.choice == "yes":
+                ctx.data["other"] = True
                 self._ask_name(ctx)
                 return True
             if turn.choice == "no":
@@ -129,7 +144,9 @@ class RegistrationDialog(Dialog):
         if step == "kelurahan":
             if turn.choice == "kel:other":
                 ctx.goto("kelurahan_text")
-                ctx.ask(ctx.t("register.type_kelurahan"))
+                ctx.ask(
+                    self._about(ctx, "register.type_kelurahan", "register.type_kelurahan_other")
+                )
                 return True
             if turn.choice and turn.choice.startswith("kel:"):
                 ctx.data["kelurahan"] = turn.choice.removeprefix("kel:")
@@ -152,8 +169,9 @@ class RegistrationDialog(Dialog):
                 self._finish(ctx)
                 return True
             if turn.choice == "consent:no":
+                text = self._about(ctx, "register.no_consent", "register.no_consent_other")
                 ctx.finish()
-                ctx.say(ctx.t("register.no_consent"))
+                ctx.say(text)
                 return True
             return False
         return False
@@ -190,8 +208,9 @@ class RegistrationDialog(Dialog):
         )
         ctx.audit("member.register", target=f"member:{member.id}", phone=mask_phone(phone))
         asked = notify_coordinators(ctx, member)
+        other = bool(ctx.data.get("other"))
         ctx.finish()
-        ctx.say(ctx.t("register.done", name=first_name(member)))
+        ctx.say(ctx.t("register.done_other" if other else "register.done", name=first_name(member)))
         if asked == 0:
             ctx.audit("member.register.no_coordinator", allowed=False, target=f"member:{member.id}")
 
@@ -208,6 +227,6 @@ class RegistrationDialog(Dialog):
         elif step == "name":  # a photo, a sticker or an empty message instead of a name
             ctx.ask(ctx.t("register.error.name.empty"))
         elif step == "kelurahan_text":
-            ctx.ask(ctx.t("register.type_kelurahan"))
+            ctx.ask(self._about(ctx, "register.type_kelurahan", "register.type_kelurahan_other"))
         else:
             super().reprompt(ctx)
