@@ -109,7 +109,6 @@ class ApproveDialog(Dialog):
             lines.append(
                 ctx.t(
                     "approval.list_line",
-                    id=m.id,
                     name=m.name,
                     kelurahan=m.kelurahan or "-",
                     phone=m.phone or "-",

@@ -243,7 +243,8 @@ def ask_staff(
     choices: Iterable[tuple[str, str]],
 ) -> int:
     """Send every coordinator (and admin) a question they answer with one reply, each in their
-    own language: ``choices`` are (payload, catalog key). Returns how many were asked."""
+    own language: ``choices`` are (payload, catalog key), the labels filled in with ``params``
+    too ("Setujui Ani Lestari"). Returns how many were asked."""
     coordinators = staff(ctx.session, ctx.speaker.community_id, (Role.COORDINATOR, Role.ADMIN))
     for coordinator in coordinators:
         t = Translator(coordinator.language)
@@ -254,7 +255,7 @@ def ask_staff(
             community_id=ctx.speaker.community_id,
             member_id=coordinator.id,
             text=t(text_key, **params),
-            choices=[(payload, t(label_key)) for payload, label_key in choices],
+            choices=[(payload, t(label_key, **params)) for payload, label_key in choices],
         )
     return len(coordinators)
 

@@ -36,8 +36,8 @@ def notify_coordinators(ctx: Context, member: Member) -> int:
             "id": member.id,
         },
         choices=[
-            (f"SETUJUI {member.id}", "approval.approve"),
-            (f"TOLAK {member.id}", "approval.reject"),
+            (f"SETUJUI {member.id}", "approval.approve_name"),
+            (f"TOLAK {member.id}", "approval.reject_name"),
         ],
     )
 
