@@ -78,6 +78,9 @@ COURTESY = {
         "thanks",
     ),
 }
+# BANTUAN shows this many commands at a time, numbered, with "Lainnya" for the next ones.
+HELP_PAGE = 6
+HELP_PAGE_PAYLOAD = "help:"  # "help:2" is the second page
 # An unchanged conversation is saved again (to keep it from expiring) at most this often.
 RESAVE_AFTER = timedelta(minutes=1)
 
@@ -284,6 +287,10 @@ class Router:
             return
 
         # 1. The router's own words, typed or picked, win in every state.
+        if turn.choice is not None and turn.choice.startswith(HELP_PAGE_PAYLOAD):
+            page = turn.choice.removeprefix(HELP_PAGE_PAYLOAD)
+            self._global_help(ctx, page=int(page) if page.isdigit() else 1)
+            return
         word = self._global_word(turn, strict=in_dialog)
         if word in PHONE_WIDE:
             getattr(self, f"_global_{word}")(ctx)
@@ -426,14 +433,28 @@ class Router:
             header = ctx.t("menu.header_named", name=first_name(member))
         ctx.say(header, choices)
 
-    def _global_help(self, ctx: Context) -> None:
+    def _global_help(self, ctx: Context, page: int = 1) -> None:
+        """The commands, a few at a time, each a numbered choice (its payload the keyword)."""
         ctx.finish()
-        lines = [ctx.t("help.header")]
-        for dialog in menu_dialogs(ctx, for_help=True):
-            if dialog.help_key:
-                lines.append(ctx.t(dialog.help_key))
-        lines.append(ctx.t("help.footer"))
-        ctx.say("\n".join(lines))
+        entries = [
+            Choice(d.keywords[0], ctx.t(d.help_key))
+            for d in menu_dialogs(ctx, for_help=True)
+            if d.help_key
+        ]
+        entries += [Choice("MENU", ctx.t("help.menu")), Choice("BATAL", ctx.t("help.cancel"))]
+        chunks = [entries[i : i + HELP_PAGE] for i in range(0, len(entries), HELP_PAGE)]
+        if len(chunks) > 1 and len(chunks[-1]) == 1:  # no page for one lonely command
+            lonely = chunks.pop()
+            chunks[-1] += lonely
+        pages = len(chunks)
+        page = min(max(page, 1), pages)
+        choices = list(chunks[page - 1])
+        if page < pages:
+            choices.append(Choice(f"{HELP_PAGE_PAYLOAD}{page + 1}", ctx.t("help.more")))
+        header = (
+            ctx.t("help.header") if page == 1 else ctx.t("help.header_more", page=page, pages=pages)
+        )
+        ctx.say(header, choices)
 
     def _global_cancel(self, ctx: Context) -> None:
         was_active = ctx.dialog is not None

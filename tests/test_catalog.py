@@ -197,7 +197,7 @@ def test_messages_have_no_stray_whitespace(lang: str) -> None:
 
 def test_the_scan_finds_the_router_keys(code: Scan) -> None:
     keys = {use.key for use in code.uses}
-    assert {"menu.header", "menu.help", "help.footer", "cancel.done", "cancel.nothing"} <= keys
+    assert {"menu.header", "menu.help", "help.menu", "cancel.done", "cancel.nothing"} <= keys
     assert {"menu.language", "help.language", "choices.hint"} <= keys
 
 
