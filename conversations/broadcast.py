@@ -207,6 +207,7 @@ class BroadcastDialog(Dialog):
                 Choice(SEND, ctx.t("broadcast.send_choice")),
                 Choice(CANCEL, ctx.t("broadcast.cancel_choice")),
             ],
+            cancel=None,  # "2. Batal" is there already (and 0 cancels too)
         )
 
     def _confirm(self, ctx: Context, turn: Turn) -> bool:

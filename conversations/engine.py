@@ -118,7 +118,9 @@ class Context:
         self.replies.append(Outbound(text=text, choices=options, **extra))
 
     def ask(self, text: str, choices: Iterable[Choice] = (), **extra: Any) -> None:
-        """Say and wait for the answer in the current dialog."""
+        """Say and wait for the answer in the current dialog ("0. Batal" cancels it)."""
+        if self.dialog is not None and "cancel" not in extra:
+            extra["cancel"] = self.t("choice.cancel")
         self.say(text, choices, **extra)
 
     def can(self, action: str) -> bool:

@@ -243,7 +243,7 @@ class Router:
         count = len(ctx.conversation.choices)
         if turn.choice is not None or not count or not turn.text or not is_number(turn.text):
             return False
-        number = "".join(c for c in turn.text if c.isdigit())
+        number = _digits(turn.text)
         ctx.say(ctx.t("choice.not_shown", number=number, range=choices_range(ctx.t, count)))
         return True
 
@@ -257,6 +257,8 @@ class Router:
                 return choices[index][0] if 0 <= index < len(choices) else None
             return inbound.payload
         text = inbound.text.strip()
+        if ctx.dialog is not None and text and is_number(text) and _digits(text) == "0":
+            return "BATAL"  # every question in a dialog ends with "0. Batal"
         if not text or not shown:
             return None
         picked = pick_number(text, len(shown))
@@ -460,6 +462,10 @@ class Router:
         was_active = ctx.dialog is not None
         ctx.finish()
         ctx.say(ctx.t("cancel.done" if was_active else "cancel.nothing"))
+
+
+def _digits(text: str) -> str:
+    return "".join(c for c in text if c.isdigit())
 
 
 def _reset(conversation: Conversation) -> None:

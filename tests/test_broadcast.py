@@ -250,8 +250,7 @@ def test_members_cannot_broadcast_and_the_refusal_is_audited(db: Database, peopl
 
 def test_compose_refuses_empty_and_too_long_then_previews(db: Database, rina: Chat) -> None:
     assert rina.texts("UMUMKAN") == [
-        "Tulis isi pengumuman. Bisa juga kirim satu foto dengan keterangan. "
-        "Ketik BATAL untuk membatalkan."
+        "Tulis isi pengumuman. Bisa juga kirim satu foto dengan keterangan."
     ]
     assert rina.texts("") == ["Pengumuman tidak boleh kosong. Tulis isinya, atau kirim foto."]
     assert rina.texts("a" * 1601) == [
