@@ -225,17 +225,17 @@ class Router:
         conversation = ctx.conversation
         choice = self._resolve_choice(ctx, inbound)
         turn = Turn.of(inbound, choice)
-        dialog_before = ctx.dialog
         replies_before = len(ctx.replies)
-        if not self._number_not_shown(ctx, turn):
-            self._dispatch(ctx, turn, first_contact=first_contact)
-        # A typed number picks from the last choices shown; a dialog that ends forgets its own,
-        # and so does a question to answer in words (a number then is not a stale menu's).
+        if self._number_not_shown(ctx, turn):
+            return  # the list shown stays open
+        self._dispatch(ctx, turn, first_contact=first_contact)
+        # A typed number answers the message it follows: the last choices shown, if the bot's
+        # last answer showed any; after an answer without choices a number picks nothing old.
         new = ctx.replies[replies_before:]
         new_choices = [r.choices for r in new if r.choices]
         if new_choices:
             conversation.choices = [[c.payload, c.label] for c in new_choices[-1]]
-        elif (dialog_before is not None and ctx.dialog is None) or (ctx.dialog is not None and new):
+        elif new:
             conversation.choices = []
 
     def _number_not_shown(self, ctx: Context, turn: Turn) -> bool:
