@@ -82,6 +82,9 @@ class Outbound:
     media: tuple[Media, ...] = ()
     request_contact: str | None = None  # label of a "share my phone number" button
     hint: str | None = None  # how to answer a numbered list, where buttons are missing
+    # A question inside a dialog: the label of "0", which cancels it ("0. Batal"), where
+    # choices are a numbered list.
+    cancel: str | None = None
     remove_keyboard: bool = False  # take away a "share my number" button shown before
     meta: dict[str, str] = field(default_factory=dict, compare=False)
 

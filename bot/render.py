@@ -32,11 +32,14 @@ def split_text(text: str, limit: int) -> list[str]:
 
 
 def numbered_text(message: Outbound) -> str:
-    """Choices as a numbered list under the text, for WhatsApp and the simulator."""
+    """Choices as a numbered list under the text, for WhatsApp and the simulator; a question
+    inside a dialog ends with "0. Batal"."""
+    cancel = [f"0. {message.cancel}"] if message.cancel else []
     if not message.choices:
-        return message.text
+        return "\n".join([message.text, "", *cancel]) if cancel else message.text
     lines = [message.text, ""]
     lines += [f"{i}. {choice.label}" for i, choice in enumerate(message.choices, start=1)]
+    lines += cancel
     if message.hint:
         lines += ["", message.hint]
     return "\n".join(lines)

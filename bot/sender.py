@@ -278,6 +278,7 @@ def _outbound(job: Job) -> Outbound:
         hint=hint,
         request_contact=render.get("request_contact"),
         remove_keyboard=bool(render.get("remove_keyboard")),
+        cancel=render.get("cancel"),
     )
 
 

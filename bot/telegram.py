@@ -219,14 +219,18 @@ class TelegramChannel:
                 one_time_keyboard=True,
                 resize_keyboard=True,
             )
-        if not message.choices:
-            return ReplyKeyboardRemove() if message.remove_keyboard else None
+        if message.remove_keyboard and not message.choices:
+            return ReplyKeyboardRemove()  # one markup a message: "0" or BATAL still cancel
+        if not message.choices and not message.cancel:
+            return None
         rows = []
         for i, choice in enumerate(message.choices, start=1):
             data = choice.payload
             if len(data.encode()) > CALLBACK_DATA_LIMIT:
                 data = f"#{i}"
             rows.append([InlineKeyboardButton(choice.label, callback_data=data)])
+        if message.cancel:  # a question inside a dialog: its "0. Batal" as the last button
+            rows.append([InlineKeyboardButton(message.cancel, callback_data="BATAL")])
         return InlineKeyboardMarkup(rows)
 
     async def send_replies(

@@ -18,6 +18,12 @@ from wlcc.i18n import Translator
 LIST_LIMIT = 5
 
 
+def _number_or_nothing(args: str) -> bool:
+    """SETUJUI, SETUJUI 12, SETUJUI #12 (not "setuju sama tetangga")."""
+    text = args.strip().lstrip("#")
+    return not text or text.isdigit()
+
+
 def _member_arg(ctx: Context, args: str) -> Member | None:
     """The member named by the command's number, or None (after telling the coordinator)."""
     text = args.strip().lstrip("#")
@@ -66,6 +72,9 @@ class ApproveDialog(Dialog):
     help_key = "help.approvals"
     menu_order = 60
 
+    def accepts(self, args: str) -> bool:
+        return _number_or_nothing(args)
+
     def start(self, ctx: Context, args: str) -> None:
         if not args.strip():
             self._list(ctx)
@@ -100,7 +109,6 @@ class ApproveDialog(Dialog):
             lines.append(
                 ctx.t(
                     "approval.list_line",
-                    id=m.id,
                     name=m.name,
                     kelurahan=m.kelurahan or "-",
                     phone=m.phone or "-",
@@ -116,6 +124,9 @@ class RejectDialog(Dialog):
     name = "reject_member"
     keywords = ("TOLAK", "REJECT")
     action = "member.approve"
+
+    def accepts(self, args: str) -> bool:
+        return _number_or_nothing(args)
 
     def start(self, ctx: Context, args: str) -> None:
         member = _pending_member(ctx, args)
@@ -140,6 +151,9 @@ class ConfirmDeletionDialog(Dialog):
     name = "confirm_deletion"
     keywords = ("SETUJUI HAPUS", "APPROVE DELETE")
     action = "member.delete"
+
+    def accepts(self, args: str) -> bool:
+        return _number_or_nothing(args)
 
     def start(self, ctx: Context, args: str) -> None:
         member = _deletion_target(ctx, args)
@@ -167,6 +181,9 @@ class RejectDeletionDialog(Dialog):
     name = "reject_deletion"
     keywords = ("TOLAK HAPUS", "REJECT DELETE")
     action = "member.delete"
+
+    def accepts(self, args: str) -> bool:
+        return _number_or_nothing(args)
 
     def start(self, ctx: Context, args: str) -> None:
         member = _deletion_target(ctx, args)

@@ -3,8 +3,9 @@
 Write the text (or send one photo with a caption), pick the audience, see how many will get it
 and the message exactly as they will, then send or cancel. Progress and a summary come back as
 messages while the sender delivers (storage.broadcasts); ``UMUMKAN STATUS`` shows the latest
-broadcast's figures, ``HENTIKAN UMUMKAN`` (or the button under a progress message) stops the
-ones running. The opt-out words BERHENTI / STOP are the members' own and are not used here.
+broadcast's figures, ``UMUMKAN HENTIKAN`` (or the button under a progress message, or the
+older ``HENTIKAN UMUMKAN``) stops the ones running. The opt-out words BERHENTI / STOP are the
+members' own and are not used here.
 
 A text longer than one message allows (1,600 characters, 1,024 under a photo) is refused, not
 split: the coordinator shortens it, and every member reads one whole message.
@@ -35,6 +36,7 @@ NAME = "broadcast"
 ACTION = "broadcast.send"
 SEND = "bc:send"
 CANCEL = "BATAL"  # the global cancel word: a button and a typed BATAL do the same
+STATUS_WORDS = ("STATUS", "LAPORAN", "HASIL")
 
 
 def _audience_label(ctx: Context, audience: Audience) -> str:
@@ -54,8 +56,11 @@ class BroadcastDialog(Dialog):
     help_key = "broadcast.help"
     menu_order = 50
 
+    def accepts(self, args: str) -> bool:
+        return not args.strip() or args.strip().upper() in STATUS_WORDS
+
     def start(self, ctx: Context, args: str) -> None:
-        if args.strip().upper() in ("STATUS", "LAPORAN", "HASIL"):
+        if args.strip().upper() in STATUS_WORDS:
             self._status(ctx)
             return
         ctx.begin(self.name, "compose")
@@ -80,11 +85,11 @@ class BroadcastDialog(Dialog):
         if ctx.step == "compose":
             ctx.ask(ctx.t("broadcast.ask_content"))
         elif ctx.step == "confirm":
-            self._ask_confirm(ctx)
+            self._ask_confirm(ctx, again=True)
         elif ctx.step in ("kelurahan", "role"):
-            self._ask_group(ctx, ctx.step)
+            self._ask_group(ctx, ctx.step, again=True)
         else:
-            self._ask_audience(ctx)
+            self._ask_audience(ctx, again=True)
 
     # --- 1. what ---
     def _compose(self, ctx: Context, turn: Turn) -> bool:
@@ -109,10 +114,10 @@ class BroadcastDialog(Dialog):
         return True
 
     # --- 2. to whom ---
-    def _ask_audience(self, ctx: Context) -> None:
+    def _ask_audience(self, ctx: Context, again: bool = False) -> None:
         everyone = count_audience(ctx.session, ctx.speaker.community_id, Audience("all"))
         ctx.ask(
-            ctx.t("broadcast.ask_audience"),
+            ctx.t("broadcast.ask_audience_again" if again else "broadcast.ask_audience"),
             [
                 Choice("aud:all", ctx.t("broadcast.audience_all_choice", count=everyone.total)),
                 Choice("aud:kelurahan", ctx.t("broadcast.audience_kelurahan_choice")),
@@ -144,7 +149,7 @@ class BroadcastDialog(Dialog):
         # Kinds of audience added later (e.g. by RSVP answer) become one more choice here.
         return False
 
-    def _ask_group(self, ctx: Context, step: str) -> None:
+    def _ask_group(self, ctx: Context, step: str, again: bool = False) -> None:
         names: list[str] = ctx.data.get("options", [])
         counts: list[int] = ctx.data.get("counts", [])
         choices = []
@@ -154,7 +159,7 @@ class BroadcastDialog(Dialog):
                 Choice(f"grp:{i}", ctx.t("broadcast.option_count", name=label, count=count))
             )
         key = "broadcast.ask_kelurahan" if step == "kelurahan" else "broadcast.ask_role"
-        ctx.ask(ctx.t(key), choices)
+        ctx.ask(ctx.t("broadcast.ask_group_again" if again else key), choices)
 
     def _group(self, ctx: Context, turn: Turn) -> bool:
         names: list[str] = ctx.data.get("options", [])
@@ -182,7 +187,7 @@ class BroadcastDialog(Dialog):
         ctx.say(ctx.data.get("text", ""), media=media)
         self._ask_confirm(ctx)
 
-    def _ask_confirm(self, ctx: Context) -> None:
+    def _ask_confirm(self, ctx: Context, again: bool = False) -> None:
         audience = Audience.from_json(ctx.data.get("audience") or {})
         count = count_audience(ctx.session, ctx.speaker.community_id, audience)
         lines = [
@@ -194,12 +199,15 @@ class BroadcastDialog(Dialog):
         ]
         if count.opted_out:
             lines.append(ctx.t("broadcast.confirm_opted_out", count=count.opted_out))
+        if again:
+            lines = [ctx.t("broadcast.confirm_again")]
         ctx.ask(
             "\n".join(lines),
             [
                 Choice(SEND, ctx.t("broadcast.send_choice")),
                 Choice(CANCEL, ctx.t("broadcast.cancel_choice")),
             ],
+            cancel=None,  # "2. Batal" is there already (and 0 cancels too)
         )
 
     def _confirm(self, ctx: Context, turn: Turn) -> bool:
@@ -248,22 +256,53 @@ class BroadcastDialog(Dialog):
         ctx.say(ctx.t("broadcast.started", id=broadcast.id, count=broadcast.total))
         return True
 
-    # --- UMUMKAN STATUS ---
+    # --- UMUMKAN STATUS (also typed as UMUMKAN LAPORAN or UMUMKAN HASIL) ---
     def _status(self, ctx: Context) -> None:
-        broadcast = latest_broadcast(ctx.session, ctx.speaker.community_id)
-        if broadcast is None or broadcast.id is None:
-            ctx.say(ctx.t("broadcast.none_yet"))
-            return
-        ctx.say(summary_text(ctx.t, broadcast, broadcast_counts(ctx.session, broadcast.id)))
+        _status(ctx)
+
+
+def _status(ctx: Context) -> None:
+    broadcast = latest_broadcast(ctx.session, ctx.speaker.community_id)
+    if broadcast is None or broadcast.id is None:
+        ctx.say(ctx.t("broadcast.none_yet"))
+        return
+    ctx.say(summary_text(ctx.t, broadcast, broadcast_counts(ctx.session, broadcast.id)))
+
+
+@register
+class BroadcastStatusDialog(Dialog):
+    """UMUMKAN STATUS: the figures of the latest broadcast (its own line in BANTUAN)."""
+
+    name = "broadcast_status"
+    keywords = ("UMUMKAN STATUS", "BROADCAST STATUS")
+    action = ACTION
+    help_key = "broadcast.help_status"
+    menu_order = 51
+
+    def start(self, ctx: Context, args: str) -> None:
+        _status(ctx)
+
+    def handle(self, ctx: Context, turn: Turn) -> bool:
+        return False
 
 
 @register
 class StopBroadcastDialog(Dialog):
-    """HENTIKAN UMUMKAN: stop every broadcast of the community that is still being sent."""
+    """UMUMKAN HENTIKAN: stop every broadcast of the community that is still being sent."""
 
     name = "broadcast_stop"
-    keywords = (STOP_KEYWORD, "HENTIKAN PENGUMUMAN", "HALT BROADCAST")
+    # UMUMKAN HENTIKAN beside UMUMKAN STATUS; the older order (the progress button's payload,
+    # STOP_KEYWORD) still works.
+    keywords = (
+        "UMUMKAN HENTIKAN",
+        STOP_KEYWORD,
+        "HENTIKAN PENGUMUMAN",
+        "BROADCAST STOP",
+        "HALT BROADCAST",
+    )
     action = ACTION
+    help_key = "broadcast.help_stop"
+    menu_order = 52
 
     def start(self, ctx: Context, args: str) -> None:
         running = running_broadcasts(ctx.session, ctx.speaker.community_id)

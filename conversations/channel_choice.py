@@ -1,4 +1,4 @@
-"""SALURAN: where a member's announcements and reminders go when she is on both channels.
+"""PILIH APLIKASI: where a member's announcements and reminders go when she is on both channels.
 
 By default Telegram (it costs the community nothing) when her Telegram is linked, else WhatsApp.
 The sender (bot/sender.py) reads ``Member.channel_preference`` each time it sends, and still
@@ -28,9 +28,13 @@ _TYPED = {
 @register
 class ChannelChoiceDialog(Dialog):
     name = NAME
-    keywords = ("SALURAN", "CHANNEL")
+    # Not "SALURAN": residents say "saluran air mampet" about a drain (see test_collisions).
+    keywords = ("PILIH APLIKASI", "LEWAT APA", "CHOOSE APP")
     help_key = "help.channel"
     help_always = True  # not in MENU, so BANTUAN is where members learn of it (members only)
+
+    def accepts(self, args: str) -> bool:
+        return not args.strip() or args.strip().lower() in _TYPED
 
     def allowed(self, ctx: Context) -> bool:
         return ctx.speaker.member is not None

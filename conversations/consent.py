@@ -38,7 +38,7 @@ class ConsentDialog(Dialog):
         return False
 
     def refuse(self, ctx: Context) -> None:
-        ctx.say(ctx.t("privacy.notice"))
+        ctx.say(ctx.t("privacy.notice_resident"))
 
     def _choices(self, ctx: Context) -> list[Choice]:
         return [
@@ -79,4 +79,4 @@ class ConsentDialog(Dialog):
         return True
 
     def reprompt(self, ctx: Context) -> None:
-        ctx.ask(ctx.t("consent.ask"), self._choices(ctx))
+        ctx.ask(ctx.t("consent.ask_again"), self._choices(ctx))

@@ -29,6 +29,19 @@ from wlcc.formatting import DEFAULT_ZONE
 from wlcc.i18n import Translator
 
 
+def choices_hint(t: Translator, count: int) -> str:
+    """How to answer a numbered list: "1 atau 2" for two, "1 sampai 4" for more."""
+    if count == 1:
+        return t("choices.hint_one")
+    return t("choices.hint_two") if count == 2 else t("choices.hint", count=count)
+
+
+def choices_range(t: Translator, count: int) -> str:
+    if count == 1:
+        return "1"
+    return t("choices.range_two") if count == 2 else t("choices.range", count=count)
+
+
 @dataclass(frozen=True, slots=True)
 class Turn:
     """What the person sent this time, as a dialog sees it."""
@@ -101,11 +114,13 @@ class Context:
     def say(self, text: str, choices: Iterable[Choice] = (), **extra: Any) -> None:
         options = tuple(choices)
         if options and "hint" not in extra:
-            extra["hint"] = self.t("choices.hint", count=len(options))
+            extra["hint"] = choices_hint(self.t, len(options))
         self.replies.append(Outbound(text=text, choices=options, **extra))
 
     def ask(self, text: str, choices: Iterable[Choice] = (), **extra: Any) -> None:
-        """Say and wait for the answer in the current dialog."""
+        """Say and wait for the answer in the current dialog ("0. Batal" cancels it)."""
+        if self.dialog is not None and "cancel" not in extra:
+            extra["cancel"] = self.t("choice.cancel")
         self.say(text, choices, **extra)
 
     def can(self, action: str) -> bool:
@@ -189,6 +204,14 @@ class Dialog:
     #: Listed in BANTUAN even when hidden from the main menu.
     help_always: ClassVar[bool] = False
 
+    def accepts(self, args: str) -> bool:
+        """Whether the words after a typed keyword are an argument of this dialog.
+
+        By default none are: "mulai kemarin air mati" or "data rumah saya salah" is a sentence
+        about something else, not MULAI or DATA. Dialogs that take an argument say which.
+        """
+        return not args.strip()
+
     def allowed(self, ctx: Context) -> bool:
         """Whether this speaker may use the dialog (and see it in MENU and BANTUAN)."""
         return self.action is None or ctx.can(self.action)
@@ -226,7 +249,8 @@ def ask_staff(
     choices: Iterable[tuple[str, str]],
 ) -> int:
     """Send every coordinator (and admin) a question they answer with one reply, each in their
-    own language: ``choices`` are (payload, catalog key). Returns how many were asked."""
+    own language: ``choices`` are (payload, catalog key), the labels filled in with ``params``
+    too ("Setujui Ani Lestari"). Returns how many were asked."""
     coordinators = staff(ctx.session, ctx.speaker.community_id, (Role.COORDINATOR, Role.ADMIN))
     for coordinator in coordinators:
         t = Translator(coordinator.language)
@@ -237,7 +261,7 @@ def ask_staff(
             community_id=ctx.speaker.community_id,
             member_id=coordinator.id,
             text=t(text_key, **params),
-            choices=[(payload, t(label_key)) for payload, label_key in choices],
+            choices=[(payload, t(label_key, **params)) for payload, label_key in choices],
         )
     return len(coordinators)
 

@@ -7,6 +7,13 @@ from conversations.engine import Context, Dialog, Turn, register
 from storage.identities import set_language
 
 _LANGUAGES = {"lang:id": "id", "lang:en": "en"}
+_TYPED = {
+    "id": "lang:id",
+    "indonesia": "lang:id",
+    "en": "lang:en",
+    "english": "lang:en",
+    "inggris": "lang:en",
+}
 
 
 @register
@@ -17,18 +24,15 @@ class LanguageDialog(Dialog):
     help_key = "help.language"
     menu_order = 90
 
+    def accepts(self, args: str) -> bool:
+        return not args.strip() or args.strip().lower() in _TYPED
+
     def _choices(self) -> list[Choice]:
         # Each language is named in itself so a person who cannot read the other one finds it.
         return [Choice("lang:id", "Bahasa Indonesia"), Choice("lang:en", "English")]
 
     def start(self, ctx: Context, args: str) -> None:
-        direct = {
-            "id": "lang:id",
-            "indonesia": "lang:id",
-            "en": "lang:en",
-            "english": "lang:en",
-            "inggris": "lang:en",
-        }.get(args.strip().lower())
+        direct = _TYPED.get(args.strip().lower())
         if direct:
             self._apply(ctx, direct)
             return

@@ -99,8 +99,8 @@ class DeleteDataDialog(Dialog):
             text_key="deletion.request",
             params={"name": member.name, "id": member.id},
             choices=[
-                (f"SETUJUI HAPUS {member.id}", "deletion.approve"),
-                (f"TOLAK HAPUS {member.id}", "deletion.reject"),
+                (f"SETUJUI HAPUS {member.id}", "deletion.approve_name"),
+                (f"TOLAK HAPUS {member.id}", "deletion.reject_name"),
             ],
         )
         ctx.say(ctx.t("deletion.requested", name=first_name(member)))

@@ -11,6 +11,7 @@ from storage.members import (
     clean_name,
     find_by_phone_and_name,
     first_name,
+    first_name_of,
 )
 from storage.members import register as register_member
 from storage.models import Member, MemberStatus
@@ -35,8 +36,8 @@ def notify_coordinators(ctx: Context, member: Member) -> int:
             "id": member.id,
         },
         choices=[
-            (f"SETUJUI {member.id}", "approval.approve"),
-            (f"TOLAK {member.id}", "approval.reject"),
+            (f"SETUJUI {member.id}", "approval.approve_name"),
+            (f"TOLAK {member.id}", "approval.reject_name"),
         ],
     )
 
@@ -59,11 +60,7 @@ class RegistrationDialog(Dialog):
             return
         ctx.begin(self.name)
         if member is not None:
-            ctx.goto("other")
-            ctx.ask(
-                ctx.t("register.other_person", name=first_name(member)),
-                [Choice("yes", ctx.t("common.yes")), Choice("no", ctx.t("common.no"))],
-            )
+            self._ask_other(ctx, "register.other_person")
         elif ctx.speaker.identity.phone is None:
             ctx.goto("phone")
             link_phone.ask_for_contact(ctx, "register.need_phone")
@@ -80,22 +77,49 @@ class RegistrationDialog(Dialog):
 
     def _ask_name(self, ctx: Context) -> None:
         ctx.goto("name")
-        ctx.ask(ctx.t("register.ask_name"))
+        # For a family member on a registered phone, the questions are about her, by name.
+        ctx.ask(ctx.t("register.ask_other_name" if ctx.data.get("other") else "register.ask_name"))
 
-    def _ask_kelurahan(self, ctx: Context) -> None:
+    def _about(self, ctx: Context, key: str, other_key: str) -> str:
+        """The question about the registrant: "Ibu", or the family member by name."""
+        if ctx.data.get("other"):
+            return ctx.t(other_key, name=first_name_of(str(ctx.data.get("name") or "")))
+        return ctx.t(key)
+
+    def _ask_kelurahan(self, ctx: Context, key: str = "register.ask_kelurahan") -> None:
         ctx.goto("kelurahan")
         choices = [Choice(f"kel:{k}", k) for k in KELURAHAN]
         choices.append(Choice("kel:other", ctx.t("register.kelurahan_other")))
-        ctx.ask(ctx.t("register.ask_kelurahan"), choices)
+        if key == "register.ask_kelurahan":
+            ctx.ask(self._about(ctx, key, "register.ask_kelurahan_other"), choices)
+        else:
+            ctx.ask(ctx.t(key), choices)
 
-    def _ask_consent(self, ctx: Context) -> None:
+    def _ask_consent(self, ctx: Context, again: bool = False) -> None:
         ctx.goto("consent")
+        if again:
+            text = ctx.t("consent.ask_again")
+        elif ctx.data.get("other"):
+            name = first_name_of(str(ctx.data.get("name") or ""))
+            text = ctx.t("privacy.notice_other", name=name) + "\n\n"
+            text += ctx.t("consent.ask_other", name=name)
+        else:
+            text = ctx.t("privacy.notice") + "\n\n" + ctx.t("consent.ask")
         ctx.ask(
-            ctx.t("privacy.notice") + "\n\n" + ctx.t("consent.ask"),
+            text,
             [
                 Choice("consent:yes", ctx.t("consent.yes")),
                 Choice("consent:no", ctx.t("consent.no")),
             ],
+        )
+
+    def _ask_other(self, ctx: Context, key: str) -> None:
+        member = ctx.speaker.member
+        assert member is not None
+        ctx.goto("other")
+        ctx.ask(
+            ctx.t(key, name=first_name(member)),
+            [Choice("yes", ctx.t("common.yes")), Choice("no", ctx.t("common.no"))],
         )
 
     def handle(self, ctx: Context, turn: Turn) -> bool:
@@ -107,6 +131,7 @@ class RegistrationDialog(Dialog):
             return False
         if step == "other":
             if turn.choice == "yes":
+                ctx.data["other"] = True
                 self._ask_name(ctx)
                 return True
             if turn.choice == "no":
@@ -119,7 +144,9 @@ class RegistrationDialog(Dialog):
         if step == "kelurahan":
             if turn.choice == "kel:other":
                 ctx.goto("kelurahan_text")
-                ctx.ask(ctx.t("register.type_kelurahan"))
+                ctx.ask(
+                    self._about(ctx, "register.type_kelurahan", "register.type_kelurahan_other")
+                )
                 return True
             if turn.choice and turn.choice.startswith("kel:"):
                 ctx.data["kelurahan"] = turn.choice.removeprefix("kel:")
@@ -142,8 +169,9 @@ class RegistrationDialog(Dialog):
                 self._finish(ctx)
                 return True
             if turn.choice == "consent:no":
+                text = self._about(ctx, "register.no_consent", "register.no_consent_other")
                 ctx.finish()
-                ctx.say(ctx.t("register.no_consent"))
+                ctx.say(text)
                 return True
             return False
         return False
@@ -180,22 +208,25 @@ class RegistrationDialog(Dialog):
         )
         ctx.audit("member.register", target=f"member:{member.id}", phone=mask_phone(phone))
         asked = notify_coordinators(ctx, member)
+        other = bool(ctx.data.get("other"))
         ctx.finish()
-        ctx.say(ctx.t("register.done", name=first_name(member)))
+        ctx.say(ctx.t("register.done_other" if other else "register.done", name=first_name(member)))
         if asked == 0:
             ctx.audit("member.register.no_coordinator", allowed=False, target=f"member:{member.id}")
 
     def reprompt(self, ctx: Context) -> None:
         step = ctx.step
         if step == "kelurahan":
-            self._ask_kelurahan(ctx)
+            self._ask_kelurahan(ctx, "register.kelurahan_again")
         elif step == "consent":
-            self._ask_consent(ctx)
+            self._ask_consent(ctx, again=True)
+        elif step == "other":
+            self._ask_other(ctx, "register.other_again")
         elif step == "phone":
             link_phone.ask_for_contact(ctx, "link.ask_again")
         elif step == "name":  # a photo, a sticker or an empty message instead of a name
             ctx.ask(ctx.t("register.error.name.empty"))
         elif step == "kelurahan_text":
-            ctx.ask(ctx.t("register.type_kelurahan"))
+            ctx.ask(self._about(ctx, "register.type_kelurahan", "register.type_kelurahan_other"))
         else:
             super().reprompt(ctx)

@@ -19,11 +19,13 @@ from conversations.engine import (
     Dialog,
     Speaker,
     Turn,
+    choices_range,
     discover,
     global_keyword_index,
     keyword_index,
     menu_dialogs,
 )
+from handlers.distress import mentions_distress
 from handlers.matching import is_number, match_keyword, normalize, pick_label, pick_number
 from storage.conversations import (
     conversation_key,
@@ -46,7 +48,7 @@ from storage.outbox import (
 )
 from wlcc.formatting import DEFAULT_ZONE, utcnow
 from wlcc.i18n import DEFAULT_LANGUAGE
-from wlcc.settings import Settings
+from wlcc.settings import DEFAULT_HOTLINES, Hotline, Settings
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +86,9 @@ COURTESY = {
         "thanks",
     ),
 }
+# BANTUAN shows this many commands at a time, numbered, with "Lainnya" for the next ones.
+HELP_PAGE = 6
+HELP_PAGE_PAYLOAD = "help:"  # "help:2" is the second page
 # An unchanged conversation is saved again (to keep it from expiring) at most this often.
 RESAVE_AFTER = timedelta(minutes=1)
 
@@ -101,6 +106,7 @@ class RouterConfig:
     reply_lease: timedelta = timedelta(seconds=60)
     answer_attempts: int = 3  # a message whose answer fails this often is set aside
     reply_retry: timedelta = timedelta(seconds=5)  # a reply the platform refused: next try
+    hotlines: tuple[Hotline, ...] = DEFAULT_HOTLINES
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RouterConfig:
@@ -111,6 +117,7 @@ class RouterConfig:
             reply_lease=timedelta(seconds=settings.wlcc_reply_lease_seconds),
             answer_attempts=settings.wlcc_answer_attempts,
             reply_retry=timedelta(seconds=settings.wlcc_outbox_backoff_seconds),
+            hotlines=settings.wlcc_help_hotlines,
         )
 
 
@@ -133,6 +140,8 @@ def reply_item(pieces: Sequence[Outbound]) -> ReplyItem:
         render["request_contact"] = last.request_contact
     if last.remove_keyboard:
         render["remove_keyboard"] = True
+    if last.cancel:
+        render["cancel"] = last.cancel
     return ReplyItem(
         text=last.text if len(pieces) == 1 else "\n".join(p.text for p in pieces if p.text.strip()),
         choices=tuple((c.payload, c.label) for p in pieces for c in p.choices),
@@ -311,15 +320,27 @@ class Router:
         conversation = ctx.conversation
         choice = self._resolve_choice(ctx, inbound)
         turn = Turn.of(inbound, choice)
-        dialog_before = ctx.dialog
         replies_before = len(ctx.replies)
+        if self._number_not_shown(ctx, turn):
+            return  # the list shown stays open
         self._dispatch(ctx, turn, first_contact=first_contact)
-        # A typed number picks from the last choices shown; a dialog that ends forgets its own.
-        new_choices = [r.choices for r in ctx.replies[replies_before:] if r.choices]
+        # A typed number answers the message it follows: the last choices shown, if the bot's
+        # last answer showed any; after an answer without choices a number picks nothing old.
+        new = ctx.replies[replies_before:]
+        new_choices = [r.choices for r in new if r.choices]
         if new_choices:
             conversation.choices = [[c.payload, c.label] for c in new_choices[-1]]
-        elif dialog_before is not None and ctx.dialog is None:
+        elif new:
             conversation.choices = []
+
+    def _number_not_shown(self, ctx: Context, turn: Turn) -> bool:
+        """ "9" after a list of 4: say which numbers there are (the list stays open)."""
+        count = len(ctx.conversation.choices)
+        if turn.choice is not None or not count or not turn.text or not is_number(turn.text):
+            return False
+        number = _digits(turn.text)
+        ctx.say(ctx.t("choice.not_shown", number=number, range=choices_range(ctx.t, count)))
+        return True
 
     def _resolve_choice(self, ctx: Context, inbound: Inbound) -> str | None:
         shown = {payload: label for payload, label in ctx.conversation.choices}
@@ -331,6 +352,8 @@ class Router:
                 return choices[index][0] if 0 <= index < len(choices) else None
             return inbound.payload
         text = inbound.text.strip()
+        if ctx.dialog is not None and text and is_number(text) and _digits(text) == "0":
+            return "BATAL"  # every question in a dialog ends with "0. Batal"
         if not text or not shown:
             return None
         picked = pick_number(text, len(shown))
@@ -349,12 +372,22 @@ class Router:
         dialogs = discover()
         in_dialog = ctx.dialog is not None and ctx.dialog in dialogs
 
-        # 0. A contact card on Telegram is the person proving (or not) their own number.
+        # 0. Words of violence or danger get the help lines first, in every state, from anyone
+        # (a first message, a family phone before "who is speaking?"); a dialog waits.
+        if turn.text and mentions_distress(turn.text):
+            self._help_lines(ctx)
+            return
+
+        # A contact card on Telegram is the person proving (or not) their own number.
         if turn.contact is not None and link_phone.accepts_contacts(ctx):
             link_phone.accept_contact(ctx, turn)
             return
 
         # 1. The router's own words, typed or picked, win in every state.
+        if turn.choice is not None and turn.choice.startswith(HELP_PAGE_PAYLOAD):
+            page = turn.choice.removeprefix(HELP_PAGE_PAYLOAD)
+            self._global_help(ctx, page=int(page) if page.isdigit() else 1)
+            return
         word = self._global_word(turn, strict=in_dialog)
         if word in PHONE_WIDE:
             getattr(self, f"_global_{word}")(ctx)
@@ -464,7 +497,8 @@ class Router:
             found = match_keyword(turn.text, list(index), strict=strict)
             if found is not None:
                 name, args = index[found.keyword], found.args
-        if name is None:
+        if name is None or not dialogs[name].accepts(args):
+            # "setuju sama tetangga" is not SETUJUI, nor "mulai kemarin air mati" MULAI.
             return False
         self._start(ctx, dialogs[name], args)
         return True
@@ -479,6 +513,12 @@ class Router:
             return
         dialog.start(ctx, args)
 
+    def _help_lines(self, ctx: Context) -> None:
+        lines = [ctx.t("distress.intro")]
+        lines += [ctx.t("distress.line", name=h.name, phone=h.phone) for h in self.config.hotlines]
+        lines.append(ctx.t("distress.crisis_centre"))
+        ctx.say("\n".join(lines))
+
     # --- the router's own words ---
     def _global_menu(self, ctx: Context) -> None:
         ctx.finish()
@@ -490,19 +530,37 @@ class Router:
             header = ctx.t("menu.header_named", name=first_name(member))
         ctx.say(header, choices)
 
-    def _global_help(self, ctx: Context) -> None:
+    def _global_help(self, ctx: Context, page: int = 1) -> None:
+        """The commands, a few at a time, each a numbered choice (its payload the keyword)."""
         ctx.finish()
-        lines = [ctx.t("help.header")]
-        for dialog in menu_dialogs(ctx, for_help=True):
-            if dialog.help_key:
-                lines.append(ctx.t(dialog.help_key))
-        lines.append(ctx.t("help.footer"))
-        ctx.say("\n".join(lines))
+        entries = [
+            Choice(d.keywords[0], ctx.t(d.help_key))
+            for d in menu_dialogs(ctx, for_help=True)
+            if d.help_key
+        ]
+        entries += [Choice("MENU", ctx.t("help.menu")), Choice("BATAL", ctx.t("help.cancel"))]
+        chunks = [entries[i : i + HELP_PAGE] for i in range(0, len(entries), HELP_PAGE)]
+        if len(chunks) > 1 and len(chunks[-1]) == 1:  # no page for one lonely command
+            lonely = chunks.pop()
+            chunks[-1] += lonely
+        pages = len(chunks)
+        page = min(max(page, 1), pages)
+        choices = list(chunks[page - 1])
+        if page < pages:
+            choices.append(Choice(f"{HELP_PAGE_PAYLOAD}{page + 1}", ctx.t("help.more")))
+        header = (
+            ctx.t("help.header") if page == 1 else ctx.t("help.header_more", page=page, pages=pages)
+        )
+        ctx.say(header, choices)
 
     def _global_cancel(self, ctx: Context) -> None:
         was_active = ctx.dialog is not None
         ctx.finish()
         ctx.say(ctx.t("cancel.done" if was_active else "cancel.nothing"))
+
+
+def _digits(text: str) -> str:
+    return "".join(c for c in text if c.isdigit())
 
 
 def _reset(conversation: Conversation) -> None:

@@ -72,7 +72,12 @@ def parse_role(raw: str) -> str:
 
 
 def first_name(member: Member) -> str:
-    return member.name.split()[0] if member.name.split() else member.name
+    return first_name_of(member.name)
+
+
+def first_name_of(name: str) -> str:
+    """ "Nabila" of "Nabila Putri": how the bot calls her ("Bu Nabila")."""
+    return name.split()[0] if name.split() else name
 
 
 def members_on_phone(session: Session, community_id: int, phone: str) -> list[Member]:

@@ -175,7 +175,7 @@ def test_progress_then_one_summary(db: Database, people) -> None:
         "Terkirim: 4 dari 5.",
         "Sudah sampai: 4, sudah dibaca: 0 (laporan dari WhatsApp saja).",
         "Gagal: 0.",
-        "Dilewati: 1.",
+        "Tidak dikirim: 1.",
         "• sudah minta berhenti (BERHENTI): 1",
     ]
     with db.transaction() as session:
@@ -223,8 +223,9 @@ def test_summary_in_english_names_reasons(db: Database, people) -> None:
         "Still waiting: 1.",
         "Failed: 1.",
         "• cannot be reached (blocked the bot or number not active): 1",
-        "Skipped: 1.",
-        "• outside WhatsApp's 24 hours and no template: 1",
+        "Not sent: 1.",
+        "• has not written on WhatsApp in the last 24 hours, and WhatsApp does not let us write"
+        " first: 1",
     ]
 
 
@@ -249,10 +250,10 @@ def test_members_cannot_broadcast_and_the_refusal_is_audited(db: Database, peopl
 
 def test_compose_refuses_empty_and_too_long_then_previews(db: Database, rina: Chat) -> None:
     assert rina.texts("UMUMKAN") == [
-        "Tulis isi pengumuman. Bisa juga kirim satu foto dengan keterangan. "
-        "Ketik BATAL untuk berhenti."
+        "Tulis isi pengumuman. Bisa juga kirim satu foto dengan keterangan."
     ]
-    assert rina.texts("") == ["Pengumuman tidak boleh kosong. Tulis isinya, atau kirim foto."]
+    [empty] = rina.texts("")
+    assert empty.startswith("Maaf, pengumuman tidak boleh kosong. Tulis isinya, misalnya: ")
     assert rina.texts("a" * 1601) == [
         "Pengumuman terlalu panjang: 1601 huruf. Paling banyak 1600 huruf dalam satu pesan. "
         "Tolong dipendekkan, lalu kirim lagi."
@@ -303,8 +304,8 @@ def test_send_to_a_kelurahan_records_author_audit_and_rows(
         ).all()
         assert audit.action == "broadcast.send" and audit.detail["recipients"] == 2
     assert started == (
-        f"Pengumuman #{broadcast.id} sedang dikirim ke 2 anggota. Saya akan kabari "
-        "kemajuannya. Ketik HENTIKAN UMUMKAN untuk menghentikan."
+        f"Pengumuman #{broadcast.id} sedang dikirim ke 2 anggota. Kami akan mengabari berapa "
+        "yang sudah terkirim. Ketik UMUMKAN HENTIKAN untuk menghentikannya."
     )
     assert {r.member_id for r in rows(db)} == {people["Rina"], people["Dewi"]}
     # Pressing "Kirim" again sends nothing twice.
@@ -347,9 +348,8 @@ def test_a_photo_with_a_caption(db: Database, people) -> None:
         "Pengumuman terlalu panjang: 1025 huruf. Paling banyak 1024"
     )
     doc = (Media("BQACAgFakeDoc", "application/pdf"),)
-    assert rina.texts("Dokumen", media=doc) == [
-        "Hanya foto yang bisa dikirim. Kirim foto, atau tulis pengumumannya."
-    ]
+    [refused] = rina.texts("Dokumen", media=doc)
+    assert refused.startswith("Maaf, hanya foto yang bisa dikirim.")
     rina.send("Foto kerja bakti", media=photo)
     _, preview, _ = rina.send("aud:all", payload="aud:all")
     assert preview.text == "Foto kerja bakti"

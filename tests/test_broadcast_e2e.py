@@ -105,9 +105,10 @@ def test_broadcast_from_telegram_reaches_both_channels_and_reports_back(
             "Terkirim: 3 dari 5.",
             "Sudah sampai: 0, sudah dibaca: 0 (laporan dari WhatsApp saja).",
             "Gagal: 0.",
-            "Dilewati: 2.",
+            "Tidak dikirim: 2.",
             "• sudah minta berhenti (BERHENTI): 1",
-            "• di luar 24 jam WhatsApp dan belum ada template: 1",
+            "• belum membalas di WhatsApp dalam 24 jam terakhir, dan WhatsApp tidak mengizinkan "
+            "kami menulis lebih dulu: 1",
         ]
         # Twilio reports delivery; UMUMKAN STATUS counts it.
         [to_dewi] = fake_twilio.messages(f"whatsapp:{phone(2)}")
@@ -240,7 +241,7 @@ def test_progress_reaches_the_coordinator_with_a_stop_button(
     rina.send(payload="bc:send")
     drain(db, settings, telegram_rate=10.0, telegram_chat_rate=0.0, progress_every=0.4)
     to_rina = [c for c in fake_telegram.sent(RINA.id)]
-    progress = [c for c in to_rina if "sudah diproses" in (c.text or "")]
+    progress = [c for c in to_rina if "sudah dikerjakan" in (c.text or "")]
     assert progress, [c.text for c in to_rina]
     assert progress[0].buttons == [
         {"text": "Hentikan pengumuman", "callback_data": "HENTIKAN UMUMKAN"}

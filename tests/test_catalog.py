@@ -8,6 +8,7 @@ Keys used in code are found with ``ast``: string literals passed to ``t(...)``, 
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -197,7 +198,7 @@ def test_messages_have_no_stray_whitespace(lang: str) -> None:
 
 def test_the_scan_finds_the_router_keys(code: Scan) -> None:
     keys = {use.key for use in code.uses}
-    assert {"menu.header", "menu.help", "help.footer", "cancel.done", "cancel.nothing"} <= keys
+    assert {"menu.header", "menu.help", "help.menu", "cancel.done", "cancel.nothing"} <= keys
     assert {"menu.language", "help.language", "choices.hint"} <= keys
 
 
@@ -278,3 +279,14 @@ def test_scanner_reads_calls_conditionals_fstrings_and_attributes(tmp_path: Path
         "a.five": None,
     }
     assert result.prefixes == {"a.error."}
+
+
+def test_english_replies_name_the_english_words() -> None:
+    """ "Type CANCEL", not "Type BATAL": every Indonesian command has an English one."""
+    from conversations.engine import discover
+
+    indonesian = {"BATAL", "BANTUAN"} | {d.keywords[0] for d in discover().values()}
+    shared = {"DATA", "MENU"}  # the same word in both languages
+    for key, text in catalog("en").items():
+        for word in indonesian - shared:
+            assert not re.search(rf"(?<![A-Z]){re.escape(word)}(?![A-Z])", text), (key, word)

@@ -129,7 +129,7 @@ def test_db_upgrade_demo_and_chat_from_another_directory(workdir: Path, sqlite_u
     assert chat.stderr == ""
     out = chat.stdout
     assert "Anda> menu" in out
-    assert out.count("WLCC> Menu utama. Mau apa hari ini?") == 2  # "menu" and the typo "mneu"
+    assert out.count("WLCC> Menu utama. Silakan pilih:") == 2  # "menu" and the typo "mneu"
     assert "Ganti bahasa / Language" in out
     assert "Balas dengan angka 1 sampai" in out
     assert "WLCC> Pilih bahasa / Choose a language:" in out

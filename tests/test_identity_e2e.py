@@ -52,11 +52,11 @@ def test_same_person_on_whatsapp_and_telegram(
     # WhatsApp proves the phone: greeted by name and asked for consent once.
     assert whatsapp.say("halo", phone="+6281234567890").status_code == 200
     first = fake_twilio.bodies(siti_wa)
-    assert first[0].startswith("Halo, Siti!")
-    assert "Apakah Anda setuju?" in first[1]
+    assert first[0].startswith("Halo, Bu Siti!")
+    assert "Apakah Ibu setuju" in first[1]
     whatsapp.say("1", phone="+6281234567890")
-    assert "persetujuan Anda sudah dicatat" in fake_twilio.bodies(siti_wa)[2]
-    assert "Menu utama untuk Siti" in fake_twilio.bodies(siti_wa)[3]
+    assert "persetujuan Ibu sudah kami catat" in fake_twilio.bodies(siti_wa)[2]
+    assert "Menu utama untuk Bu Siti" in fake_twilio.bodies(siti_wa)[3]
     assert _member(db, "Siti Aminah").consent_at is not None
 
     # She starts choosing a language on WhatsApp...
@@ -68,14 +68,14 @@ def test_same_person_on_whatsapp_and_telegram(
     chat = tg_updates.user.id
     assert "Hubungkan nomor HP" in str(fake_telegram.sent(chat)[-1].params["reply_markup"])
     telegram.post(tg_updates.contact("6281234567890"))
-    assert fake_telegram.texts(chat)[-1].startswith("Terima kasih, Siti.")
+    assert fake_telegram.texts(chat)[-1].startswith("Terima kasih, Bu Siti.")
     with db.transaction() as session:
         linked = session.exec(select(Identity).where(Identity.channel == "telegram")).one()
         assert linked.phone == "+6281234567890"
 
     # The dialog begun on WhatsApp goes on on Telegram: "2" picks English.
     telegram.say("2")
-    assert fake_telegram.texts(chat)[-1] == "OK, I will use English."
+    assert fake_telegram.texts(chat)[-1] == "OK, we will use English."
     assert _member(db, "Siti Aminah").language == "en"
     telegram.say("DATA")
     data = fake_telegram.texts(chat)[-1]
@@ -125,10 +125,10 @@ def test_shared_family_phone_asks_who_is_speaking(
     whatsapp.say("2", phone="+6281200000004")
     replies = fake_twilio.bodies(family)
     # Ani's first message ever: greeted by name and asked for consent before anything else.
-    assert replies[-2] == "Halo, Ani! Selamat datang di layanan WLCC."
-    assert "Apakah Anda setuju?" in replies[-1]
+    assert replies[-2] == "Halo, Bu Ani! Selamat datang di layanan WLCC."
+    assert "Apakah Ibu setuju" in replies[-1]
     whatsapp.say("1", phone="+6281200000004")
-    assert fake_twilio.bodies(family)[-1].startswith("Menu utama untuk Ani")
+    assert fake_twilio.bodies(family)[-1].startswith("Menu utama untuk Bu Ani")
     whatsapp.say("DATA", phone="+6281200000004")
     data = fake_twilio.bodies(family)[-1]
     assert "Nama: Ani Lestari" in data and "Fatimah" not in data

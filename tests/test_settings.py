@@ -254,3 +254,37 @@ def test_several_problems_are_reported_together(monkeypatch: pytest.MonkeyPatch)
     message = str(caught.value)
     assert "WLCC_TIMEZONE" in message
     assert "PUBLIC_BASE_URL" in message
+
+
+def test_help_hotlines_default_to_sapa_129() -> None:
+    [hotline] = load_settings().wlcc_help_hotlines
+    assert (hotline.name, hotline.phone) == ("SAPA 129", "129")
+
+
+def test_help_hotlines_from_json(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(
+        "WLCC_HELP_HOTLINES",
+        '[{"name": "SAPA 129", "phone": "129"}, {"name": "Polisi", "phone": " 110 "}]',
+    )
+    lines = load_settings().wlcc_help_hotlines
+    assert [(h.name, h.phone) for h in lines] == [("SAPA 129", "129"), ("Polisi", "110")]
+
+
+@pytest.mark.parametrize(
+    ("value", "says"),
+    [
+        ("[]", "at least one help line"),
+        ('[{"name": " ", "phone": "129"}]', "a hotline needs a name"),
+        ('[{"name": "SAPA", "phone": "call us"}]', "not a number to call"),
+        ('[{"name": "SAPA"}]', "WLCC_HELP_HOTLINES.0.PHONE"),
+        ('[{"name": "SAPA", "phone": "129", "fax": "1"}]', "WLCC_HELP_HOTLINES.0.FAX"),
+        ("SAPA 129", "valid JSON"),
+    ],
+)
+def test_bad_help_hotlines_are_refused(
+    monkeypatch: pytest.MonkeyPatch, value: str, says: str
+) -> None:
+    monkeypatch.setenv("WLCC_HELP_HOTLINES", value)
+    with pytest.raises(SettingsError, match=r"WLCC_HELP_HOTLINES|wlcc_help_hotlines") as exc:
+        load_settings()
+    assert says in str(exc.value)

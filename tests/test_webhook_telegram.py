@@ -89,7 +89,11 @@ def test_pressing_menu_buttons_answers_the_query_and_moves_on(telegram, tg_updat
     assert answer.ok
     ask = menu_message(fake_telegram)
     assert ask.text == t("language.ask")
-    assert [b["callback_data"] for b in ask.buttons] == ["lang:id", "lang:en"]
+    assert [b["callback_data"] for b in ask.buttons] == [
+        "lang:id",
+        "lang:en",
+        "BATAL",
+    ]  # the question's "0. Batal" last
 
     press = tg_updates.callback("lang:en", message=ask.result)
     assert telegram.post(press).status_code == 200

@@ -106,7 +106,7 @@ def test_typed_number_follows_the_list_into_a_dialog(whatsapp, fake_twilio):
     ask = last_menu(fake_twilio)
     assert ask.body.startswith(t("language.ask"))
     options = numbered(ask.body)
-    assert options == {1: "Bahasa Indonesia", 2: "English"}
+    assert options == {1: "Bahasa Indonesia", 2: "English", 0: "Batal"}
 
     whatsapp.say("2", phone=PHONE)
     assert fake_twilio.bodies(ADDRESS)[-1] == t("language.done", "en")

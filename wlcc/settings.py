@@ -6,15 +6,59 @@ extras are tuning knobs with safe defaults.
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsError as PydanticSettingsError
 
 
 class SettingsError(RuntimeError):
     """The configuration cannot work; the message says what to change."""
+
+
+_HOTLINE_PHONE = re.compile(r"^\+?[0-9][0-9 -]{1,24}$")
+
+
+class Hotline(BaseModel):
+    """A help line given at once to anyone whose message speaks of violence or danger."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(min_length=1, max_length=80)
+    phone: str
+
+    @field_validator("name")
+    @classmethod
+    def _name_not_blank(cls, value: str) -> str:
+        value = value.strip()
+        if not value:
+            raise ValueError("a hotline needs a name")
+        return value
+
+    @field_validator("phone")
+    @classmethod
+    def _dialable(cls, value: str) -> str:
+        value = value.strip()
+        if not _HOTLINE_PHONE.match(value):
+            raise ValueError(
+                f"{value!r} is not a number to call (digits, spaces, - and a leading +)"
+            )
+        return value
+
+
+# The national SAPA 129 line of the Ministry of Women's Empowerment and Child Protection.
+DEFAULT_HOTLINES = (Hotline(name="SAPA 129", phone="129"),)
 
 
 class Settings(BaseSettings):
@@ -69,6 +113,9 @@ class Settings(BaseSettings):
     # Pre-approved WhatsApp templates (Twilio Content SIDs) per message kind, as JSON:
     # {"broadcast": "HX...", "reminder": "HX..."}; used outside the 24-hour window.
     wlcc_whatsapp_templates: dict[str, str] = Field(default_factory=dict)
+    # Help lines for a message about violence or danger, as JSON:
+    # [{"name": "SAPA 129", "phone": "129"}, {"name": "...", "phone": "+62..."}].
+    wlcc_help_hotlines: tuple[Hotline, ...] = DEFAULT_HOTLINES
 
     @field_validator(
         "telegram_bot_token",
@@ -114,6 +161,15 @@ class Settings(BaseSettings):
                     "WLCC_WHATSAPP_TEMPLATES maps message kinds to Twilio Content SIDs, e.g. "
                     '{"broadcast": "HXabc123..."}; each SID starts with HX'
                 )
+        return value
+
+    @field_validator("wlcc_help_hotlines")
+    @classmethod
+    def _some_hotline(cls, value: tuple[Hotline, ...]) -> tuple[Hotline, ...]:
+        if not value:
+            raise ValueError(
+                'needs at least one help line, e.g. [{"name": "SAPA 129", "phone": "129"}]'
+            )
         return value
 
     @field_validator("twilio_whatsapp_from")
@@ -176,6 +232,8 @@ def load_settings(**overrides: object) -> Settings:
     """Build settings, turning validation errors into one readable :class:`SettingsError`."""
     try:
         return Settings(**overrides)  # type: ignore[arg-type]
+    except PydanticSettingsError as exc:  # e.g. a JSON setting that is not JSON
+        raise SettingsError(f"Invalid configuration:\n  {exc} (is it valid JSON?)") from None
     except ValidationError as exc:
         lines = []
         for err in exc.errors():

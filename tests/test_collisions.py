@@ -1,0 +1,120 @@
+"""Everyday words must not start a command: "saluran air mampet" is a complaint about a drain.
+
+Residents describe a drain, a road or a house in the words they use every day; a keyword that is
+one of those words (SALURAN was one) would start an unrelated dialog. Every phrase below is sent
+through the real router, with the typo-forgiving matcher, by a coordinator (who may use every
+command); none may start a dialog or one of the router's own words (MENU, BANTUAN, BATAL).
+Greetings and thanks get the menu or a kind answer, never a command either.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from handlers.router import Router
+from storage.db import Database
+from tests.outbox_support import Chat, add_member, phone
+
+COMPLAINTS = [
+    "saluran air mampet",
+    "saluran",
+    "salurn air mampet",  # a typo of the old keyword
+    "saluran got tersumbat",
+    "got mampet bu",
+    "air got meluap ke jalan",
+    "selokan bau sekali",
+    "pipa bocor depan rumah",
+    "pipa air pecah",
+    "jalan rusak berlubang",
+    "jalan berlubang depan rumah saya",
+    "lubang galian belum ditutup",
+    "rumah saya kebanjiran",
+    "dinding rumah retak",
+    "air berhenti mengalir",
+    "berhenti mengalir airnya dari kemarin",
+    "mulai kemarin air tidak mengalir",
+    "mulai tadi pagi bau",
+    "data rumah saya salah",
+    "nomor hp saya ganti",
+    "daftar rumah yang kena galian",
+    "tolak ukur",
+    "stop kontak rusak",
+    "setuju sama tetangga",
+    "bahasa daerah",
+    "bantuan air bersih",
+    "umumkan ke tetangga",
+    "hubungkan pipa ke rumah",
+    "ganti orang tukangnya",
+    "privasi rumah terganggu",
+    "hapus data lama",
+    "pilih tukang yang bagus",
+    "lewat apa ke kantor lurah",
+    "menu makan siang",
+    "batal datang rapat",
+]
+GREETINGS = [
+    "halo",
+    "selamat pagi bu",
+    "assalamualaikum",
+    "permisi bu mau tanya",
+    "terima kasih",
+    "apa kabar",
+    "pukul berapa rapatnya",
+]
+
+
+@pytest.fixture
+def started(db: Database, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """What the router started: dialog names and its own words."""
+    seen: list[str] = []
+    original = Router._start
+
+    def start(self: Router, ctx: Any, dialog: Any, args: str) -> None:
+        seen.append(dialog.name)
+        original(self, ctx, dialog, args)
+
+    monkeypatch.setattr(Router, "_start", start)
+    for word in ("help", "cancel"):
+        original_word = getattr(Router, f"_global_{word}")
+
+        def record(self: Router, ctx: Any, _w: str = word, _f: Any = original_word) -> None:
+            seen.append(_w)
+            _f(self, ctx)
+
+        monkeypatch.setattr(Router, f"_global_{word}", record)
+    return seen
+
+
+@pytest.mark.parametrize("text", COMPLAINTS + GREETINGS)
+def test_everyday_words_start_nothing(db: Database, started: list[str], text: str) -> None:
+    with db.transaction() as session:
+        add_member(session, "Rina", phone(99), role="admin", whatsapp=True)
+    chat = Chat(Router(db), "whatsapp", phone(99), phone(99))
+    chat.send(text)
+    assert started == []
+
+
+@pytest.mark.parametrize(
+    ("text", "dialog"),
+    [
+        ("pilih aplikasi", "channel_choice"),
+        ("lewat apa", "channel_choice"),
+        ("mulai", "optout_start"),
+        ("berhenti", "optout_stop"),
+        ("data", "personal_data"),
+        ("setujui 12", "approve_member"),
+        ("bahasa english", "language"),
+        ("bantuan", "help"),
+        ("batal", "cancel"),
+    ],
+)
+def test_the_commands_themselves_still_work(
+    db: Database, started: list[str], text: str, dialog: str
+) -> None:
+    """The other side: the list above must not pass by matching nothing at all."""
+    with db.transaction() as session:
+        add_member(session, "Rina", phone(99), role="admin", whatsapp=True)
+    Chat(Router(db), "whatsapp", phone(99), phone(99)).send(text)
+    assert started == [dialog]
