@@ -73,7 +73,7 @@ from storage.outbox import (
     template_variables,
 )
 from wlcc.formatting import utcnow
-from wlcc.i18n import gettext
+from wlcc.i18n import Translator, choices_hint
 from wlcc.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -271,7 +271,7 @@ def _outbound(job: Job) -> Outbound:
     render = job.render
     hint = render.get("hint")
     if hint is None and choices:
-        hint = gettext(job.target.language, "choices.hint", count=len(choices))
+        hint = choices_hint(Translator(job.target.language), len(choices))
     return Outbound(
         text=job.text,
         choices=choices,

@@ -26,20 +26,7 @@ from storage.models import Conversation, Identity, Member, MemberStatus, Role
 from storage.outbox import enqueue
 from storage.permissions import can
 from wlcc.formatting import DEFAULT_ZONE
-from wlcc.i18n import Translator
-
-
-def choices_hint(t: Translator, count: int) -> str:
-    """How to answer a numbered list: "1 atau 2" for two, "1 sampai 4" for more."""
-    if count == 1:
-        return t("choices.hint_one")
-    return t("choices.hint_two") if count == 2 else t("choices.hint", count=count)
-
-
-def choices_range(t: Translator, count: int) -> str:
-    if count == 1:
-        return "1"
-    return t("choices.range_two") if count == 2 else t("choices.range", count=count)
+from wlcc.i18n import Translator, choices_hint
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,7 +19,6 @@ from conversations.engine import (
     Dialog,
     Speaker,
     Turn,
-    choices_range,
     discover,
     global_keyword_index,
     keyword_index,
@@ -47,7 +46,7 @@ from storage.outbox import (
     settle_replies,
 )
 from wlcc.formatting import DEFAULT_ZONE, utcnow
-from wlcc.i18n import DEFAULT_LANGUAGE
+from wlcc.i18n import DEFAULT_LANGUAGE, choices_range
 from wlcc.settings import DEFAULT_HOTLINES, Hotline, Settings
 
 log = logging.getLogger(__name__)

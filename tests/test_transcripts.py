@@ -31,7 +31,7 @@ from storage.identities import default_community
 from storage.member_import import COLUMNS, ImportFileError, apply_import, parse_members_csv
 from storage.members import find_by_phone_and_name
 from storage.models import Identity, Member, OutboxMessage
-from wlcc.i18n import gettext
+from wlcc.i18n import Translator, choices_hint
 
 TRANSCRIPTS = Path(__file__).parent / "transcripts"
 UPDATE = os.environ.get("WLCC_UPDATE_TRANSCRIPTS", "").strip() not in ("", "0")
@@ -350,7 +350,10 @@ class Player:
                 self.outbox_seen = row.id
                 recipient, language = _recipient(session, row)
                 choices = tuple(Choice(payload, label) for payload, label in row.choices)
-                hint = gettext(language, "choices.hint", count=len(choices)) if choices else None
+                # As the sender words it (bot/sender._outbound): a reply keeps its own hint.
+                hint = (row.render or {}).get("hint")
+                if hint is None and choices:
+                    hint = choices_hint(Translator(language), len(choices))
                 text = numbered_text(Outbound(row.text, choices, hint=hint))
                 messages.append(
                     [f"[pesan untuk {recipient}]"]
@@ -599,6 +602,6 @@ def test_outbox_shows_each_planned_message_once(db: Database) -> None:
     first, second = shown.split("@ outbox\n")[1:]
     assert first.startswith("< [pesan untuk Rina Wulandari]\n< Pendaftar baru: Ani Lestari")
     choices = "< 1. Setujui Ani Lestari\n< 2. Tolak Ani Lestari\n<\n"
-    choices += "< Balas dengan angka 1 sampai 2.\n"
+    choices += "< Balas dengan angka 1 atau 2.\n"
     assert choices in first
     assert second == ""
