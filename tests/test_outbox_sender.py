@@ -95,7 +95,7 @@ def test_a_member_who_chose_whatsapp_gets_whatsapp_with_a_numbered_list(
     drain(db, settings, **FAST)
     [call] = fake_twilio.messages()
     assert call.to == f"whatsapp:{phone(1)}"
-    assert call.body == "Rapat Sabtu\n\n1. Hadir\n\nBalas dengan angka 1 sampai 1."
+    assert call.body == "Rapat Sabtu\n\n1. Hadir\n\nBalas dengan angka 1."
     assert call.get("StatusCallback") == (
         f"https://bot.example.org/webhooks/whatsapp/status?outbox={row(db, 'k1').id}"
     )
