@@ -82,6 +82,7 @@ TELEGRAM_CAPTION_LIMIT = 1024
 HEARTBEAT_EVERY = 10.0  # seconds
 PROGRESS_CHECK_EVERY = 2.0  # seconds between looks at running broadcasts
 FLUSH_EVERY = 0.05  # seconds: outcomes are written in batches at least this often
+RECORD_RETRIES = (0.05, 0.5)  # seconds before recording a batch of outcomes again
 # Send 3% under each configured rate: requests evenly spaced at exactly the limit reach the
 # platform with network jitter, and some one-second windows would then hold one too many.
 RATE_MARGIN = 0.97
@@ -880,12 +881,19 @@ class OutboxSender:
         if not self._results:
             return
         batch, self._results = self._results, []
-        try:
-            await to_thread.run_sync(self._record, batch)
-        except Exception:
-            # The rows keep their lease and are sent again after it ends: at worst a duplicate.
-            log.exception("recording %d outbox outcomes failed", len(batch))
-            return
+        for pause in (*RECORD_RETRIES, None):
+            try:
+                await to_thread.run_sync(self._record, batch)
+                break
+            except Exception:
+                if pause is None:
+                    # The rows keep their lease and are sent again after it: at worst twice.
+                    log.exception("recording %d outbox outcomes failed", len(batch))
+                    return
+                # A deadlock with another writer, a moment's lock: the lease would hold the
+                # chat's next messages back for minutes, so try again first.
+                log.warning("recording %d outbox outcomes failed; again", len(batch))
+                await asyncio.sleep(pause)
         self._wake.set()  # the next messages of these chats may be due now
 
     def _record(self, batch: list[Outcome]) -> None:

@@ -60,6 +60,7 @@ WORKER_IN_HAND = 1000  # a worker reads no more messages while this many wait fo
 RETRY_DELAYS = (0.1, 0.5, 2.0)  # seconds before answering a failed message again
 LEASE_MARGIN = 20.0  # seconds before a lease ends when no reply piece starts any more
 SETTLE_EVERY = 0.005  # seconds: how the direct sends went is recorded in batches this often
+RECORD_RETRIES = (0.05, 0.5)  # seconds before recording a batch of them again
 
 
 class UnstorableMessage(ValueError):
@@ -370,8 +371,11 @@ class Dispatcher:
         if send is None:
             log.warning("no %s channel here: the outbox sends the replies", inbound.channel)
             return
+        # No piece starts near the end of the lease, which began when the turn was committed.
+        assert answer.planned.lease is not None
         lease = self.router.config.reply_lease.total_seconds()
-        until = asyncio.get_running_loop().time() + lease - min(LEASE_MARGIN, lease / 3)
+        left = (answer.planned.lease - utcnow()).total_seconds()
+        until = asyncio.get_running_loop().time() + left - min(LEASE_MARGIN, lease / 3)
         report = await send(inbound, answer.replies, until)
         with self._settles_lock:
             self._settles.append((inbound, answer, report))
@@ -395,11 +399,21 @@ class Dispatcher:
                 items, self._settles = self._settles, []
             if not items:
                 return
-            try:
-                left = self.router.settle_many(items)
-            except Exception:  # the rows keep their lease: the outbox sends them when it ends
-                log.exception("recording how %d message(s)' replies went failed", len(items))
-                return
+            for pause in (*RECORD_RETRIES, None):
+                try:
+                    left = self.router.settle_many(items)
+                    break
+                except Exception:
+                    if pause is None:  # the rows keep their lease: then the outbox sends them
+                        log.exception(
+                            "recording how %d message(s)' replies went failed", len(items)
+                        )
+                        return
+                    # A deadlock with the outbox sender, a moment's lock: try again first.
+                    log.warning(
+                        "recording how %d message(s)' replies went failed; again", len(items)
+                    )
+                    time.sleep(pause)
         if left:
             log.info("%d reply(ies) left to the outbox", left)
             if self._loop is not None:

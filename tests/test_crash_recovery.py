@@ -22,7 +22,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+from sqlmodel import select
 
+from storage.db import Database
+from storage.models import Identity, OutboxMessage
 from tests.conftest import PUBLIC_BASE_URL, TELEGRAM_SECRET, TWILIO_AUTH_TOKEN
 from tests.fakes import twilio_forms
 from tests.fakes.telegram_api import FakeTelegram
@@ -34,7 +37,7 @@ from wlcc.i18n import gettext
 CHATS = 40  # per channel: more than the HTTP connection pools, so some sends wait for one
 WORDS = ("halo", "BANTUAN")  # each chat writes these, in this order
 REPLIES = 3  # a first "halo" gets the welcome and the menu; BANTUAN the help
-LEASE = 2  # seconds (WLCC_REPLY_LEASE_SECONDS): replies of a dead process go after it
+LEASE = 3  # seconds (WLCC_REPLY_LEASE_SECONDS): replies of a dead process go after it
 
 
 def t(key: str) -> str:
@@ -53,6 +56,9 @@ def server(settings, port: int, tmp_path: Path) -> Iterator[subprocess.Popen[byt
     env = worker_env(
         settings,
         WLCC_REPLY_LEASE_SECONDS=str(LEASE),
+        # A reply whose direct send outlived its lease is taken over by the outbox sender, whose
+        # lease a crash then leaves to run out too (120 s by default).
+        WLCC_OUTBOX_LEASE_SECONDS="5",
         WLCC_SENDER_ENABLED="true",
         WLCC_TELEGRAM_CHAT_RATE_PER_SECOND="0",
         WLCC_OUTBOX_BACKOFF_SECONDS="0.5",
@@ -122,6 +128,23 @@ def post_all(port: int) -> None:
             job.result()
 
 
+def outbox_rows(database_url: str, chats: dict[str, int]) -> list[tuple[object, ...]]:
+    """What the outbox holds for these chats (to explain a failure)."""
+    db = Database(database_url)
+    try:
+        with db.transaction() as session:
+            rows = session.exec(
+                select(OutboxMessage, Identity).where(OutboxMessage.identity_id == Identity.id)
+            ).all()
+            return [
+                (o.id, o.key, o.status, o.attempts, o.reason, o.last_error, o.lease_until)
+                for o, i in rows
+                if any(c.endswith(i.address) for c in chats)
+            ]
+    finally:
+        db.dispose()
+
+
 def received(fake_telegram: FakeTelegram, fake_twilio: FakeTwilio) -> dict[str, list[str]]:
     """What every chat received, in the order the fakes received it."""
     chats: dict[str, list[str]] = {}
@@ -155,7 +178,7 @@ def test_no_reply_is_lost_when_the_server_is_killed(
     late = sum(
         1
         for call in [*fake_telegram.all_calls(), *fake_twilio.calls()]
-        if call.at >= killed_at - 2.0
+        if call.at >= killed_at - LEASE - 1.0
     )
     assert not complete(received(fake_telegram, fake_twilio)), "killed too late to test"
 
@@ -165,7 +188,8 @@ def test_no_reply_is_lost_when_the_server_is_killed(
             missing = {c: REPLIES - len(set(v)) for c, v in chats.items() if len(set(v)) < REPLIES}
             silent = 2 * CHATS - len(chats)
             assert time.monotonic() < deadline, (
-                f"replies missing after the restart: {missing}; chats without any: {silent}"
+                f"replies missing after the restart: {missing}; chats without any: {silent}; "
+                f"their outbox rows: {outbox_rows(settings.database_url, missing)}"
             )
             time.sleep(0.2)
 
@@ -176,7 +200,9 @@ def test_no_reply_is_lost_when_the_server_is_killed(
         assert len(firsts) == len(expected), (chat, texts)
         for text, start in zip(firsts, expected, strict=True):
             assert text.startswith(start), (chat, texts)  # in order
-        assert all(texts.count(text) <= 2 for text in firsts), (chat, texts)
+        # Sent by the dead server (directly, or by its outbox sender once the direct send had
+        # outlived its lease on a loaded machine), then by the new one: three times at most.
+        assert all(texts.count(text) <= 3 for text in firsts), (chat, texts)
         duplicates += len(texts) - len(firsts)
     # Only a send the dead server had just made (or had on its way) may have gone twice.
     assert duplicates <= late, (duplicates, late, from_the_dead)
