@@ -166,8 +166,10 @@ def _person(db: Database, query: str) -> tuple[str, str | None] | str:
     with db.transaction() as session:
         community = default_community(session)
         assert community.id is not None
-        number = to_e164(query) if any(c.isdigit() for c in query) else None
-        if number is not None:
+        if any(c.isdigit() for c in query):
+            number = to_e164(query)
+            if number is None:
+                return f"Not a phone number: {query!r}."
             names = [m.name for m in members_on_phone(session, community.id, number)]
             return number, names[0] if len(names) == 1 else None
         found = [m for m in find_by_name(session, community.id, query) if m.phone]
