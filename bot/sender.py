@@ -1,4 +1,5 @@
-"""The outbox sender: drains ``storage.outbox`` to Telegram and WhatsApp at the platforms' pace.
+"""The outbox sender: drains ``storage.outbox`` to Telegram and WhatsApp at the platforms' pace
+(and, for the demo with ``WLCC_SIMULATOR``, to the simulated chats of ``wlcc chat``).
 
 One loop claims due rows in batches (``storage.outbox.claim``: leased, recipient decided), a pool
 of workers sends them through the channels, and a flusher records the outcomes in batches.
