@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import difflib
 import os
+import pty
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -20,7 +22,7 @@ from sqlmodel import select
 from bot.simulator import PROMPT
 from storage.db import Database
 from storage.models import OutboxMessage, OutboxStatus
-from tests.test_cli import run
+from tests.test_cli import clean_env, run, wlcc_command
 
 TRANSCRIPTS = Path(__file__).parent / "transcripts" / "simulator"
 FILES = sorted(TRANSCRIPTS.glob("*.txt"))
@@ -195,3 +197,33 @@ def test_switching_to_nobody_says_so(workdir: Path, sqlite_url: str) -> None:
         "[Not a phone number: '0812'.]",
         "[Now writing as Siti Aminah, +6281200000003]",  # a typo forgiven
     ]
+
+
+@pytest.mark.parametrize(
+    ("simulator", "told"),
+    [("false", True), ("true", False)],
+)
+def test_the_start_line_names_the_commands_and_says_when_nothing_arrives(
+    workdir: Path, sqlite_url: str, simulator: str, told: bool
+) -> None:
+    """At a terminal (the start line is not printed for piped input)."""
+    assert run(workdir, "demo", DATABASE_URL=sqlite_url).returncode == 0
+    leader, follower = pty.openpty()
+    try:
+        os.write(leader, b"/keluar\n")
+        chat = subprocess.run(  # noqa: S603 (our own console command, fixed arguments)
+            [wlcc_command(), "chat"],
+            cwd=workdir,
+            env=clean_env(DATABASE_URL=sqlite_url, COLUMNS=WIDE, WLCC_SIMULATOR=simulator),
+            stdin=follower,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    finally:
+        os.close(follower)
+        os.close(leader)
+    assert chat.returncode == 0, chat.stderr
+    assert "/sebagai NAME or /as PHONE to write as someone else" in chat.stdout
+    assert ("WLCC_SIMULATOR is off" in chat.stdout) is told
