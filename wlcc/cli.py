@@ -257,7 +257,8 @@ def chat(
                 if isinstance(person, str):
                     note(person)
                     continue
-                sim = Simulator(router, person[0], person[1] or name)
+                # The platform shows her name; a family phone or a stranger has none here.
+                sim = Simulator(router, person[0], person[1])
                 who = f"{person[1]}, {person[0]}" if person[1] else person[0]
                 note(f"Now writing as {who}")
             else:
