@@ -15,7 +15,8 @@ STAMP := $(VENV)/.wlcc-installed
 PIP := $(BIN)/python -m pip
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-# The demo always uses the embedded database, whatever DATABASE_URL says elsewhere.
+# The demo always uses the embedded database, whatever DATABASE_URL says elsewhere, and the
+# simulated channel (WLCC_SIMULATOR): what the bot sends on its own arrives in the chat.
 DEMO_DATABASE_URL ?= sqlite:///./wlcc.db
 HOST ?= 127.0.0.1
 PORT ?= 8000
@@ -55,7 +56,7 @@ $(STAMP): pyproject.toml constraints.txt
 
 demo: $(STAMP) ## Demo data on SQLite, then chat in the terminal (also reads piped input)
 	@DATABASE_URL='$(DEMO_DATABASE_URL)' $(BIN)/wlcc demo --make
-	@DATABASE_URL='$(DEMO_DATABASE_URL)' $(BIN)/wlcc chat $(CHAT_ARGS)
+	@DATABASE_URL='$(DEMO_DATABASE_URL)' WLCC_SIMULATOR=true $(BIN)/wlcc chat $(CHAT_ARGS)
 
 chat: $(STAMP) ## Chat in the terminal with the configured database (DATABASE_URL or .env)
 	@$(BIN)/wlcc chat $(CHAT_ARGS)

@@ -1,4 +1,5 @@
-"""The outbox sender: drains ``storage.outbox`` to Telegram and WhatsApp at the platforms' pace.
+"""The outbox sender: drains ``storage.outbox`` to Telegram and WhatsApp at the platforms' pace
+(and, for the demo with ``WLCC_SIMULATOR``, to the simulated chats of ``wlcc chat``).
 
 One loop claims due rows in batches (``storage.outbox.claim``: leased, recipient decided), a pool
 of workers sends them through the channels, and a flusher records the outcomes in batches.
@@ -38,7 +39,7 @@ import socket
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -59,6 +60,7 @@ from storage.models import OutboxStatus
 from storage.outbox import (
     ANSWER_KINDS,
     MEDIA_PREFIX,
+    SIMULATOR,
     TELEGRAM,
     WHATSAPP,
     Job,
@@ -222,6 +224,7 @@ class SenderConfig:
     telegram_rate: float = 30.0
     telegram_chat_rate: float = 1.0
     whatsapp_rate: float = 80.0
+    simulator_rate: float = 30.0
     max_attempts: int = 6
     backoff: float = 5.0
     backoff_max: float = 900.0
@@ -239,6 +242,7 @@ class SenderConfig:
             "telegram_rate": settings.wlcc_telegram_rate_per_second,
             "telegram_chat_rate": settings.wlcc_telegram_chat_rate_per_second,
             "whatsapp_rate": settings.wlcc_whatsapp_rate_per_second,
+            "simulator_rate": settings.wlcc_simulator_rate_per_second,
             "max_attempts": settings.wlcc_outbox_max_attempts,
             "backoff": settings.wlcc_outbox_backoff_seconds,
             "backoff_max": settings.wlcc_outbox_backoff_max_seconds,
@@ -265,16 +269,24 @@ def _media_id(job: Job) -> int | None:
 
 
 def _outbound(job: Job) -> Outbound:
-    """The row as a message. A reply keeps what it was made with (the hint worded in the
+    return outbound(job.text, job.choices, job.render, job.target.language)
+
+
+def outbound(
+    text: str,
+    choices_: tuple[tuple[str, str], ...],
+    render: Mapping[str, Any],
+    language: str | None,
+) -> Outbound:
+    """A row as a message. A reply keeps what it was made with (the hint worded in the
     language of that moment, a share-my-number button); a notice's hint is in the recipient's
     language."""
-    choices = tuple(Choice(payload, label) for payload, label in job.choices)
-    render = job.render
+    choices = tuple(Choice(payload, label) for payload, label in choices_)
     hint = render.get("hint")
     if hint is None and choices:
-        hint = choices_hint(Translator(job.target.language), len(choices))
+        hint = choices_hint(Translator(language), len(choices))
     return Outbound(
-        text=job.text,
+        text=text,
         choices=choices,
         hint=hint,
         request_contact=render.get("request_contact"),
@@ -481,7 +493,31 @@ class WhatsAppOutlet:
         return Delivery(sid)
 
 
-Outlet = TelegramOutlet | WhatsAppOutlet
+class SimulatorOutlet:
+    """The demo's simulated chats (``wlcc chat``): no network, the row itself is the delivery.
+
+    A send is accepted at once (``sim-<row id>``); the terminal chat then shows the sent rows of
+    the person it is for and marks them read (``storage.outbox.simulated_unread``). Paced,
+    retried and recorded like the other channels. Only ``WLCC_SIMULATOR`` gives a sender this
+    outlet, so that no real member's message is ever "delivered" to a terminal.
+    """
+
+    name = SIMULATOR
+
+    async def start(self) -> None:
+        pass
+
+    async def close(self) -> None:
+        pass
+
+    def calls(self, job: Job) -> int:
+        return 1
+
+    async def send(self, job: Job) -> Delivery:
+        return Delivery(f"sim-{job.id}")
+
+
+Outlet = TelegramOutlet | WhatsAppOutlet | SimulatorOutlet
 
 
 # --- the sender ---
@@ -511,6 +547,7 @@ class OutboxSender:
         clock: Clock | None = None,
         rng: random.Random | None = None,
         name: str | None = None,
+        simulator: bool = False,
     ) -> None:
         self.db = db
         self.config = config
@@ -522,7 +559,13 @@ class OutboxSender:
             self.outlets[TELEGRAM] = TelegramOutlet(telegram, media, config.concurrency)
         if whatsapp is not None:
             self.outlets[WHATSAPP] = WhatsAppOutlet(whatsapp, media, config.public_base_url)
-        self.rates = {TELEGRAM: config.telegram_rate, WHATSAPP: config.whatsapp_rate}
+        if simulator:
+            self.outlets[SIMULATOR] = SimulatorOutlet()
+        self.rates = {
+            TELEGRAM: config.telegram_rate,
+            WHATSAPP: config.whatsapp_rate,
+            SIMULATOR: config.simulator_rate,
+        }
         self.pacers = {
             channel: Pacer(rate * RATE_MARGIN, self.clock) for channel, rate in self.rates.items()
         }
@@ -620,6 +663,15 @@ class OutboxSender:
         With the system clock this waits for retries in real time; tests pass a virtual clock.
         """
         return await self.run(until=lambda: self._next_due() is None)
+
+    async def send_due(self) -> SenderStats:
+        """Send what is due now, then return: later retries are left for the next call."""
+
+        def nothing_due() -> bool:
+            upcoming = self._next_due()
+            return upcoming is None or upcoming > self.clock.now()
+
+        return await self.run(until=nothing_due)
 
     # --- claiming ---
     async def _claimer(self, until: Callable[[], bool] | None) -> None:
@@ -926,6 +978,7 @@ def build_sender(
         clock=clock,
         rng=rng,
         name=name,
+        simulator=settings.wlcc_simulator,
     )
 
 

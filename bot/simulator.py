@@ -1,7 +1,9 @@
 """A channel for the terminal: chat with the bot without a phone (``wlcc chat``).
 
 It goes through the same router, dialogs and database as the webhooks. The simulated person
-writes from a phone number, like on WhatsApp, and sees choices as a numbered list.
+writes from a phone number, like on WhatsApp, and sees choices as a numbered list. What the bot
+sends on its own (a broadcast, an approval notice) reaches her through the outbox sender's
+simulator outlet (``WLCC_SIMULATOR``): :func:`arrived` shows it once and marks it read.
 """
 
 from __future__ import annotations
@@ -12,7 +14,10 @@ import uuid
 
 from bot.messages import Inbound, Location, Outbound
 from bot.render import numbered_text
+from bot.sender import outbound
 from handlers.router import Router
+from storage.db import Database
+from storage.outbox import mark_read, simulated_unread
 from wlcc.formatting import utcnow
 
 CHANNEL = "simulator"
@@ -73,3 +78,12 @@ class Simulator:
         """One line from the person; the bot's answers as they would read them."""
         replies: list[Outbound] = self.router.handle(self.inbound(text)) or []
         return [numbered_text(reply) for reply in replies]
+
+
+def arrived(db: Database, phone: str) -> list[str]:
+    """The messages delivered to the simulated chat of ``phone`` and not shown yet, as she reads
+    them (oldest first); from now on they count as read."""
+    with db.transaction() as session:
+        waiting = simulated_unread(session, phone)
+        mark_read(session, [message.id for message in waiting])
+    return [numbered_text(outbound(m.text, m.choices, m.render, m.language)) for m in waiting]

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from storage.identities import default_community
 from storage.member_import import MemberRow, apply_import
 from storage.members import find_by_phone_and_name
-from storage.models import Role
+from storage.models import Identity, Role
+from storage.outbox import SIMULATOR
 from wlcc.formatting import utcnow
 
 # (name, phone, kelurahan, role): numbers in a range no real subscriber has.
@@ -36,4 +37,27 @@ def seed_demo(session: Session) -> dict[str, int]:
         if member is not None and name != "Siti Aminah" and member.consent_at is None:
             member.consent_at = member.consent_asked_at = utcnow()
             session.add(member)
-    return {"members created": result.created, "members already there": result.unchanged}
+    # Each demo phone has a simulated chat, so that what the bot sends on its own (a broadcast,
+    # a notice) reaches her terminal chat (with WLCC_SIMULATOR; storage.outbox.SIMULATOR).
+    chats = 0
+    for phone in dict.fromkeys(phone for _, phone, _, _ in DEMO_MEMBERS):
+        found = session.exec(
+            select(Identity).where(Identity.channel == SIMULATOR, Identity.address == phone)
+        ).first()
+        if found is None:
+            now = utcnow()
+            session.add(
+                Identity(
+                    community_id=community.id,
+                    channel=SIMULATOR,
+                    address=phone,
+                    phone=phone,
+                    first_seen_at=now,
+                )
+            )
+            chats += 1
+    return {
+        "members created": result.created,
+        "members already there": result.unchanged,
+        "simulated chats created": chats,
+    }

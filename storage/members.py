@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
@@ -158,6 +159,46 @@ def find_by_phone_and_name(
             Member.name_key == name_key(name),
         )
     ).first()
+
+
+def find_by_name(session: Session, community_id: int, query: str) -> list[Member]:
+    """Members (not anonymised) a typed name may mean, forgiving case, extra spaces and a small
+    typo: the whole name, else every typed word starting a word of
+    the name in order ("siti", "ani les"), else the closest names."""
+    wanted = name_key(query)
+    if not wanted:
+        return []
+    members = [
+        m
+        for m in session.exec(
+            select(Member)
+            .where(Member.community_id == community_id, col(Member.anonymised_at).is_(None))
+            .order_by(col(Member.id))
+        )
+        if m.name_key
+    ]
+    exact = [m for m in members if m.name_key == wanted]
+    if exact:
+        return exact
+    words = wanted.split()
+
+    def starts(key: str) -> bool:
+        parts = key.split()
+        i = 0
+        for word in words:
+            while i < len(parts) and not parts[i].startswith(word):
+                i += 1
+            if i == len(parts):
+                return False
+            i += 1
+        return True
+
+    prefix = [m for m in members if starts(m.name_key)]
+    if prefix:
+        return prefix
+    keys = {m.name_key: m for m in members}
+    close = difflib.get_close_matches(wanted, list(keys), n=5, cutoff=0.75)
+    return [keys[k] for k in close]
 
 
 def set_status(session: Session, member: Member, status: str, now: datetime | None = None) -> None:

@@ -46,6 +46,9 @@ from wlcc.phones import to_e164
 
 TELEGRAM = "telegram"
 WHATSAPP = "whatsapp"
+# The demo's simulated chats (``wlcc chat``): a sender routes to them only when it has the
+# simulator outlet, which only ``WLCC_SIMULATOR`` gives it.
+SIMULATOR = "simulator"
 WHATSAPP_WINDOW = timedelta(hours=24)
 MEDIA_PREFIX = "media:"  # an outbox media entry naming a MediaFile row: "media:12"
 # An answer to the person's own message whose direct send failed for a passing reason: the
@@ -773,6 +776,11 @@ def _member_decision(
     usable = [i for i in identities if not i.opted_out]
     reachable = [i for i in usable if not i.unreachable]
     latest = sorted(reachable, key=lambda i: aware(i.last_inbound_at or i.first_seen_at))
+    if SIMULATOR in routing.channels:
+        # The demo: a simulated person reads everything in her terminal chat.
+        simulated = [i for i in latest if i.channel == SIMULATOR]
+        if simulated:
+            return Target(SIMULATOR, simulated[-1].address, simulated[-1].id)
     telegram = [i for i in latest if i.channel == TELEGRAM]
     whatsapp_ids = [i for i in latest if i.channel == WHATSAPP]
     whatsapp: IdentityRow | None = whatsapp_ids[-1] if whatsapp_ids else None
@@ -1082,6 +1090,78 @@ def apply_delivery_status(
         if row is not None:
             mark_unreachable(session, WHATSAPP, row.address, row.identity_id)
     return changed
+
+
+# --- the simulated chats (the demo) ---
+
+
+@dataclass(frozen=True, slots=True)
+class Arrived:
+    """A proactive message delivered to a simulated chat, as its reader needs it."""
+
+    id: int
+    text: str
+    choices: tuple[tuple[str, str], ...]
+    render: Mapping[str, Any]
+    language: str | None  # the recipient's, for the words the channel adds
+
+
+def simulated_unread(session: Session, address: str) -> list[Arrived]:
+    """The messages delivered to the simulated chat ``address`` and not read yet, oldest first.
+
+    Replies are left out: the terminal chat shows a person's answers as she gets them.
+    """
+    o = _table()
+    rows = session.execute(
+        select(o.c.id, o.c.text, o.c.choices, o.c.render, o.c.member_id)
+        .where(
+            o.c.channel == SIMULATOR,
+            o.c.address == address,
+            o.c.status.in_((OutboxStatus.SENT, OutboxStatus.DELIVERED)),
+            o.c.kind.not_in(ANSWER_KINDS),
+        )
+        .order_by(o.c.sent_at, o.c.id)
+    ).all()
+    if not rows:
+        return []
+    i: Table = Identity.__table__  # type: ignore[attr-defined]
+    chat_language = session.execute(
+        select(i.c.language).where(i.c.channel == SIMULATOR, i.c.address == address)
+    ).scalar_one_or_none()
+    member_ids = {int(r.member_id) for r in rows if r.member_id is not None}
+    languages: dict[int, str | None] = {}
+    if member_ids:
+        m: Table = Member.__table__  # type: ignore[attr-defined]
+        for found in session.execute(select(m.c.id, m.c.language).where(m.c.id.in_(member_ids))):
+            languages[int(found.id)] = found.language
+    return [
+        Arrived(
+            id=int(r.id),
+            text=str(r.text),
+            choices=tuple((str(c[0]), str(c[1])) for c in r.choices),
+            render=dict(r.render or {}),
+            language=(languages.get(int(r.member_id)) if r.member_id is not None else None)
+            or chat_language,
+        )
+        for r in rows
+    ]
+
+
+def mark_read(session: Session, ids: Iterable[int], now: datetime | None = None) -> int:
+    """The person read these messages: sent or delivered ones become ``read``; nothing moves
+    back (a row already read, failed or skipped stays as it is). Returns how many changed."""
+    wanted = list(ids)
+    if not wanted:
+        return 0
+    o = _table()
+    # Only what arrived can be read: a failed or skipped row never was, a read one stays.
+    arrived = (OutboxStatus.SENT, OutboxStatus.DELIVERED)
+    result = session.execute(
+        update(o)
+        .where(o.c.id.in_(wanted), o.c.status.in_(arrived))
+        .values(status=OutboxStatus.READ, updated_at=now or utcnow())
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 FINISHED = (

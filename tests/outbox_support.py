@@ -27,7 +27,12 @@ ROOT = Path(__file__).resolve().parent.parent
 COMMUNITY = 1  # the default community every migrated test database has
 
 # Rates for tests that are not about rates: limits lifted, so nothing waits.
-FAST: dict[str, Any] = {"telegram_rate": 0.0, "telegram_chat_rate": 0.0, "whatsapp_rate": 0.0}
+FAST: dict[str, Any] = {
+    "telegram_rate": 0.0,
+    "telegram_chat_rate": 0.0,
+    "whatsapp_rate": 0.0,
+    "simulator_rate": 0.0,
+}
 
 
 class FakeClock:

@@ -8,7 +8,7 @@ import shlex
 import shutil
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -17,6 +17,9 @@ from wlcc.cli_inbox import inbox_app
 from wlcc.cli_members import members_app
 from wlcc.cli_outbox import outbox_app
 from wlcc.settings import Settings
+
+if TYPE_CHECKING:
+    from storage.db import Database
 
 app = typer.Typer(
     help="WLCC bot: chat service of the Women's Led Community Center.",
@@ -123,16 +126,77 @@ def demo(
             console.print(f"{' and '.join(names)} share a family phone on purpose.")
 
 
+SWITCH_COMMANDS = ("/sebagai", "/as")  # "/sebagai Siti", "/as 0812-0000-0003"
+QUIT_COMMANDS = ("/keluar", "/quit", "/exit")
+
+
+def _deliver_due(db: Database, settings: Settings) -> None:
+    """Run the outbox sender (the configured channels and the simulated chats) until nothing
+    is due now; retries planned for later wait for the next line."""
+    from bot.sender import build_sender
+    from bot.telegram import TelegramChannel
+    from bot.whatsapp import WhatsAppChannel
+
+    async def run() -> None:
+        telegram = TelegramChannel(settings) if settings.telegram_enabled else None
+        whatsapp = WhatsAppChannel(settings) if settings.whatsapp_enabled else None
+        started = []
+        try:
+            for channel in (telegram, whatsapp):
+                if channel is not None:
+                    await channel.start()
+                    started.append(channel)
+            await build_sender(db, settings, telegram=telegram, whatsapp=whatsapp).send_due()
+        finally:
+            for channel in started:
+                await channel.close()
+
+    asyncio.run(run())
+
+
+def _person(db: Database, query: str) -> tuple[str, str | None] | str:
+    """Whom ``/sebagai`` or ``/as`` means: (phone, name), or why nobody."""
+    from storage.identities import default_community
+    from storage.members import find_by_name, members_on_phone
+    from wlcc.phones import to_e164
+
+    query = query.strip()
+    if not query:
+        return "Write a name or a phone: /sebagai Siti, /as 0812-0000-0003."
+    with db.transaction() as session:
+        community = default_community(session)
+        assert community.id is not None
+        if any(c.isdigit() for c in query):
+            number = to_e164(query)
+            if number is None:
+                return f"Not a phone number: {query!r}."
+            names = [m.name for m in members_on_phone(session, community.id, number)]
+            return number, names[0] if len(names) == 1 else None
+        found = [m for m in find_by_name(session, community.id, query) if m.phone]
+        phones = {m.phone for m in found}
+        if not found:
+            return f"No member is called {query!r}."
+        if len(phones) > 1:
+            return f"{query!r} may be " + ", ".join(f"{m.name} ({m.phone})" for m in found) + "."
+        member = found[0]
+        assert member.phone is not None
+        return member.phone, member.name if len(found) == 1 else None
+
+
 @app.command()
 def chat(
     phone: Annotated[str, typer.Option(help="The phone number you write from.")] = GUEST_PHONE,
     name: Annotated[str, typer.Option(help="Your name as the platform would show it.")] = "Tamu",
 ) -> None:
-    """Chat with the bot in this terminal, as if from WhatsApp (no phone needed)."""
+    """Chat with the bot in this terminal, as if from WhatsApp (no phone needed).
+
+    With WLCC_SIMULATOR (on in `make demo`) what the bot sends on its own arrives here too, in
+    the chat of the person it is for: /sebagai NAME or /as PHONE switches person.
+    """
 
     from rich.text import Text
 
-    from bot.simulator import PROMPT, Simulator, wrap_reply
+    from bot.simulator import PROMPT, Simulator, arrived, wrap_reply
     from handlers.router import Router, RouterConfig
     from storage.db import Database
     from storage.migrate import pending
@@ -150,30 +214,58 @@ def chat(
         RouterConfig.from_settings(settings),
     )
     sim = Simulator(router, number, name)
+    simulated = settings.wlcc_simulator
     interactive = sys.stdin.isatty()
+
+    def show(replies: list[str]) -> None:
+        for reply in replies:
+            # Wrapped here at word boundaries to the terminal's width (rich would break the
+            # words after the prompt: it does not know where the prompt left the cursor).
+            for text in wrap_reply(reply, console.width):
+                styled = Text(text)
+                if text.startswith(PROMPT):
+                    styled.stylize("bold cyan", 0, len(PROMPT) - 1)
+                console.print(styled, highlight=False, soft_wrap=True)
+
+    def note(text: str) -> None:
+        console.print(Text(f"[{text}]", style="dim"), highlight=False, soft_wrap=True)
+
     if interactive:
         console.print(
             f"[dim]Chatting as {number}. Type MENU to start, /keluar to quit, "
-            "/lokasi LAT LON to share a location.[/dim]"
+            "/lokasi LAT LON to share a location, /sebagai NAME or /as PHONE to write as "
+            "someone else.[/dim]"
         )
+        if not simulated:
+            console.print(
+                "[dim]WLCC_SIMULATOR is off: what the bot sends on its own (broadcasts, "
+                "notices) is not delivered here (`make demo` turns it on).[/dim]"
+            )
     try:
         while True:
             try:
                 line = console.input("[bold green]Anda>[/bold green] ") if interactive else input()
             except EOFError:
                 break
-            if line.strip() in ("/keluar", "/quit", "/exit"):
+            if line.strip() in QUIT_COMMANDS:
                 break
             if not interactive:
                 console.print(f"Anda> {line}", highlight=False, markup=False)
-            for reply in sim.send(line):
-                # Wrapped here at word boundaries to the terminal's width (rich would break the
-                # words after the prompt: it does not know where the prompt left the cursor).
-                for text in wrap_reply(reply, console.width):
-                    styled = Text(text)
-                    if text.startswith(PROMPT):
-                        styled.stylize("bold cyan", 0, len(PROMPT) - 1)
-                    console.print(styled, highlight=False, soft_wrap=True)
+            command, _, rest = line.strip().partition(" ")
+            if command.casefold() in SWITCH_COMMANDS:
+                person = _person(db, rest)
+                if isinstance(person, str):
+                    note(person)
+                    continue
+                # The platform shows her name; a family phone or a stranger has none here.
+                sim = Simulator(router, person[0], person[1])
+                who = f"{person[1]}, {person[0]}" if person[1] else person[0]
+                note(f"Now writing as {who}")
+            else:
+                show(sim.send(line))
+            if simulated:
+                _deliver_due(db, settings)
+                show(arrived(db, sim.phone))
     except KeyboardInterrupt:
         pass
     finally:

@@ -102,6 +102,10 @@ class Settings(BaseSettings):
     wlcc_telegram_rate_per_second: float = Field(default=30.0, ge=0)  # the whole bot
     wlcc_telegram_chat_rate_per_second: float = Field(default=1.0, ge=0)  # one chat
     wlcc_whatsapp_rate_per_second: float = Field(default=80.0, ge=0)  # one sender number
+    # The demo's simulated channel (terminal chat): on only for the demo (`make demo`). Only
+    # then does a sender deliver to simulated chats, and `wlcc chat` show what arrived.
+    wlcc_simulator: bool = False
+    wlcc_simulator_rate_per_second: float = Field(default=30.0, ge=0)  # simulated chats
     wlcc_outbox_max_attempts: int = Field(default=6, ge=1, le=100)
     wlcc_outbox_backoff_seconds: float = Field(default=5.0, gt=0)  # first retry, then doubled
     wlcc_outbox_backoff_max_seconds: float = Field(default=900.0, gt=0)
