@@ -154,11 +154,11 @@ def test_a_broadcast_reaches_the_members_chat(workdir: Path, sqlite_url: str) ->
 def test_an_approval_reaches_the_registrants_chat(workdir: Path, sqlite_url: str) -> None:
     _, stdout = play(TRANSCRIPTS / "approval.txt", workdir, sqlite_url)
     after_rina = stdout.split("Anda> /sebagai rina\n", 1)[1].split(TYPED, 1)[0]
-    assert "WLCC> Pendaftar baru #6: Maya Sari, kelurahan 23 Ilir" in after_rina
+    assert "WLCC> Pendaftar baru: Maya Sari, kelurahan 23 Ilir" in after_rina
     back = stdout.split("Anda> /as 0812-0000-0001\n", 1)[1].split(TYPED, 1)[0]
     assert back.splitlines() == [
         "[Now writing as Maya Sari, +6281200000001]",
-        "WLCC> Selamat, Maya! Pendaftaran Anda di WLCC sudah disetujui. "
+        "WLCC> Selamat, Bu Maya! Pendaftaran Ibu di WLCC sudah disetujui. "
         "Ketik MENU untuk melihat pilihan.",
     ]
 

@@ -150,7 +150,7 @@ def test_arrived_shows_each_delivered_message_once_and_marks_it_read(
 
     assert arrived(db, phone(1)) == [
         "Rapat Sabtu",
-        "Datang?\n\n1. Ya\n2. Tidak\n\nBalas dengan angka 1 sampai 2.",
+        "Datang?\n\n1. Ya\n2. Tidak\n\nBalas dengan angka 1 atau 2.",
     ]
     assert arrived(db, phone(1)) == []  # shown once
     assert row(db, "k1").status == OutboxStatus.READ
@@ -177,7 +177,7 @@ def test_arrived_words_the_hint_in_the_recipients_language(
     notice(db, "k1", "Coming?", identity_id=chat, choices=[("YA", "Yes"), ("TIDAK", "No")])
     drain(db, settings.model_copy(update={"wlcc_simulator": True}), **FAST)
     [shown] = arrived(db, phone(7))
-    assert shown.endswith("Reply with a number from 1 to 2.")
+    assert shown.endswith("Reply with 1 or 2.")
 
 
 @pytest.mark.parametrize(
