@@ -26,7 +26,7 @@ RUN pip install -c constraints.txt pip setuptools wheel \
 COPY . .
 RUN pip install -c constraints.txt --no-build-isolation --no-deps . \
  && pip uninstall -y setuptools wheel \
- && python -I -c "import app, scheduler, wlcc.cli, storage.migrate"
+ && python -I -c "import app, scheduler, cli.main, storage.migrate"
 
 # --- runtime: python:3.11-slim, the venv, a non-root user and a writable /data ---
 FROM ${PYTHON_IMAGE} AS runtime

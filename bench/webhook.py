@@ -533,7 +533,7 @@ def run(args: argparse.Namespace, tmp: Path, database_url: str) -> int:
         tmp,
         tmp / "bare.log",
     )
-    app_cmd = [py, "-m", "wlcc.cli", "serve", "--no-migrate", "--host", LOOPBACK]
+    app_cmd = [py, "-m", "cli.main", "serve", "--no-migrate", "--host", LOOPBACK]
     app = Server(
         "app",
         [*shlex.split(args.app_prefix), *app_cmd, "--port", str(app_port)],
@@ -548,7 +548,7 @@ def run(args: argparse.Namespace, tmp: Path, database_url: str) -> int:
     worker: subprocess.Popen[bytes] | None = None
     try:
         subprocess.run(  # noqa: S603 (wlcc db upgrade, our own CLI)
-            [py, "-m", "wlcc.cli", "db", "upgrade"],
+            [py, "-m", "cli.main", "db", "upgrade"],
             cwd=tmp,
             env=app_env,
             check=True,
@@ -557,7 +557,7 @@ def run(args: argparse.Namespace, tmp: Path, database_url: str) -> int:
         )
         if args.inbox_worker:
             worker = subprocess.Popen(  # noqa: S603 (our own CLI)
-                [py, "-m", "wlcc.cli", "worker"],
+                [py, "-m", "cli.main", "worker"],
                 cwd=tmp,
                 env=app_env,
                 stdin=subprocess.DEVNULL,

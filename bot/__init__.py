@@ -1,5 +1,5 @@
 """The channels. Only this package imports telegram or twilio.
 
-``bot.messages`` holds the channel-neutral values and imports nothing of the project, so the
-layers above may use those values without depending on any channel.
+The channel-neutral values every floor uses live below, in ``wlcc.messages``: the floors under
+this one never import it.
 """

@@ -21,8 +21,8 @@ from telegram.error import (
 )
 from twilio.base.exceptions import TwilioException
 
-from bot.messages import Outbound, SendReport
 from storage.outbox import UNREACHABLE_TWILIO_CODES, Reason
+from wlcc.messages import Outbound, SendReport
 
 RETRY_AFTER_CAP = 3600.0  # never believe a flood-control pause longer than an hour
 

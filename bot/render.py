@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.messages import Outbound
+from wlcc.messages import Outbound
 
 TELEGRAM_TEXT_LIMIT = 4096
 WHATSAPP_TEXT_LIMIT = 1600  # Twilio's limit for one WhatsApp message body

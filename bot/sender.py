@@ -49,7 +49,6 @@ from telegram import Bot, InputFile, Message
 
 from bot.failures import Delivery, SendFailure, classify_telegram, classify_twilio
 from bot.media import MediaInfo, MediaStore, MediaUnavailable
-from bot.messages import Choice, Outbound
 from bot.render import TELEGRAM_TEXT_LIMIT, WHATSAPP_TEXT_LIMIT, numbered_text, split_text
 from bot.telegram import TelegramChannel
 from bot.telegram_request import AiohttpRequest
@@ -76,6 +75,7 @@ from storage.outbox import (
 )
 from wlcc.formatting import utcnow
 from wlcc.i18n import Translator, choices_hint
+from wlcc.messages import Choice, Outbound
 from wlcc.settings import Settings
 
 log = logging.getLogger(__name__)

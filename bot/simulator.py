@@ -12,13 +12,13 @@ import itertools
 import textwrap
 import uuid
 
-from bot.messages import Inbound, Location, Outbound
 from bot.render import numbered_text
 from bot.sender import outbound
 from handlers.router import Router
 from storage.db import Database
 from storage.outbox import mark_read, simulated_unread
 from wlcc.formatting import utcnow
+from wlcc.messages import Inbound, Location, Outbound
 
 CHANNEL = "simulator"
 PROMPT = "WLCC> "  # before each answer in the terminal

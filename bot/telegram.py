@@ -27,10 +27,10 @@ from bot.clean import Rejected, check_coordinates, check_id, check_int, clean_op
 from bot.deps import DispatcherDep, SettingsDep
 from bot.failures import classify_telegram, send_in_order
 from bot.http import read_body
-from bot.messages import Inbound, Location, Media, Outbound, SendReport, SharedContact
 from bot.render import TELEGRAM_TEXT_LIMIT, split_text
 from bot.telegram_request import AiohttpRequest
 from wlcc.formatting import utcnow
+from wlcc.messages import Inbound, Location, Media, Outbound, SendReport, SharedContact
 from wlcc.settings import Settings
 
 log = logging.getLogger(__name__)

@@ -32,10 +32,10 @@ from bot.clean import (
 from bot.deps import DatabaseDep, DispatcherDep, SettingsDep
 from bot.failures import classify_twilio, send_in_order
 from bot.http import read_body
-from bot.messages import Inbound, Location, Media, Outbound, SendReport
 from bot.render import WHATSAPP_TEXT_LIMIT, numbered_text, split_text
 from storage.outbox import apply_delivery_status
 from wlcc.formatting import utcnow
+from wlcc.messages import Inbound, Location, Media, Outbound, SendReport
 from wlcc.phones import to_e164
 from wlcc.settings import Settings
 

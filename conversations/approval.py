@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from sqlmodel import col, select
 
-from bot.messages import Choice
 from conversations.engine import Context, Dialog, register
 from storage.members import anonymise, first_name, get_member, identities_of, set_status
 from storage.models import Member, MemberStatus
 from storage.outbox import enqueue
 from wlcc.i18n import Translator
+from wlcc.messages import Choice
 
 LIST_LIMIT = 5
 

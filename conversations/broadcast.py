@@ -13,7 +13,6 @@ split: the coordinator shortens it, and every member reads one whole message.
 
 from __future__ import annotations
 
-from bot.messages import Choice, Media
 from conversations.engine import Context, Dialog, Turn, register
 from storage.broadcasts import (
     STOP_KEYWORD,
@@ -31,6 +30,7 @@ from storage.broadcasts import (
     text_length,
 )
 from storage.media import create_media
+from wlcc.messages import Choice, Media
 
 NAME = "broadcast"
 ACTION = "broadcast.send"

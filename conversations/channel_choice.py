@@ -8,9 +8,9 @@ its 24 hours without a template).
 
 from __future__ import annotations
 
-from bot.messages import Choice
 from conversations.engine import Context, Dialog, Turn, register
 from storage.members import identities_of
+from wlcc.messages import Choice
 
 NAME = "channel_choice"
 _CHOICES = {"ch:telegram": "telegram", "ch:whatsapp": "whatsapp", "ch:auto": None}

@@ -5,10 +5,10 @@ PRIVASI shows the notice again and lets a member give or withdraw consent.
 
 from __future__ import annotations
 
-from bot.messages import Choice
 from conversations.engine import Context, Dialog, Turn, register
 from storage.members import first_name, record_consent, set_opt_out
 from storage.models import MemberStatus
+from wlcc.messages import Choice
 
 NAME = "consent"
 

@@ -18,7 +18,6 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
 
-from bot.messages import Choice, Inbound, Location, Media, Outbound, SharedContact
 from storage.audit import record_audit
 from storage.conversations import conversation_key
 from storage.members import staff
@@ -27,6 +26,7 @@ from storage.outbox import enqueue
 from storage.permissions import can
 from wlcc.formatting import DEFAULT_ZONE
 from wlcc.i18n import Translator, choices_hint
+from wlcc.messages import Choice, Inbound, Location, Media, Outbound, SharedContact
 
 
 @dataclass(frozen=True, slots=True)

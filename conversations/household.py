@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from bot.messages import Choice
 from conversations import consent
 from conversations.engine import Context, Dialog, Turn, register
 from storage.members import first_name
+from wlcc.messages import Choice
 
 NAME = "household"
 

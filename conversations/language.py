@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from bot.messages import Choice
 from conversations.engine import Context, Dialog, Turn, register
 from storage.identities import set_language
+from wlcc.messages import Choice
 
 _LANGUAGES = {"lang:id": "id", "lang:en": "en"}
 _TYPED = {

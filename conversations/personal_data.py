@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from bot.messages import Choice
 from conversations.engine import Context, Dialog, Turn, ask_staff, register
 from storage.members import first_name, linked_channels
 from wlcc.formatting import format_datetime
+from wlcc.messages import Choice
 
 
 @register

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from bot.messages import Choice
 from conversations import link_phone
 from conversations.engine import Context, Dialog, Turn, ask_staff, register
 from storage.members import (
@@ -16,6 +15,7 @@ from storage.members import (
 from storage.members import register as register_member
 from storage.models import Member, MemberStatus
 from wlcc.logging import mask_phone
+from wlcc.messages import Choice
 from wlcc.phones import to_e164
 
 NAME = "registration"

@@ -42,10 +42,10 @@ from anyio import CapacityLimiter, to_thread
 from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from bot.messages import Inbound, Outbound, SendReport, inbound_from_dict, inbound_to_dict
 from handlers.router import Answer, Router
 from storage.inbound import NewInbound, record_many, unprocessed
 from wlcc.formatting import utcnow
+from wlcc.messages import Inbound, Outbound, SendReport, inbound_from_dict, inbound_to_dict
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,6 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import inspect
 from sqlmodel import Session
 
-from bot.messages import Choice, Inbound, Outbound, SendReport
 from conversations import consent, household, link_phone
 from conversations.engine import (
     Context,
@@ -47,6 +46,7 @@ from storage.outbox import (
 )
 from wlcc.formatting import DEFAULT_ZONE, utcnow
 from wlcc.i18n import DEFAULT_LANGUAGE, choices_range
+from wlcc.messages import Choice, Inbound, Outbound, SendReport
 from wlcc.settings import DEFAULT_HOTLINES, Hotline, Settings
 
 log = logging.getLogger(__name__)

@@ -13,7 +13,6 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from bot.messages import Inbound, Media, Outbound
 from bot.sender import OutboxSender, build_sender
 from bot.telegram import TelegramChannel
 from bot.whatsapp import WhatsAppChannel
@@ -21,6 +20,7 @@ from storage.db import Database
 from storage.models import Identity, Member, MemberStatus, OutboxMessage
 from storage.outbox import Job, Routing, claim, enqueue
 from wlcc.formatting import utcnow
+from wlcc.messages import Inbound, Media, Outbound
 from wlcc.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -7,7 +7,6 @@ from datetime import timedelta
 import pytest
 from sqlmodel import col, select
 
-from bot.messages import Media
 from handlers.router import Router
 from storage.broadcasts import (
     AUDIENCES,
@@ -28,6 +27,7 @@ from storage.outbox import Reason
 from tests.outbox_support import COMMUNITY, Chat, add_member, phone, rows
 from wlcc.formatting import utcnow
 from wlcc.i18n import Translator
+from wlcc.messages import Media
 
 COORDINATOR = phone(99)
 

@@ -16,7 +16,7 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner, Result
 
-from wlcc.cli import GUEST_PHONE
+from cli.main import GUEST_PHONE
 from wlcc.settings import load_settings
 
 TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw0"
@@ -185,7 +185,7 @@ def cli(monkeypatch: pytest.MonkeyPatch, workdir: Path) -> CliRunner:
 
 
 def invoke(cli: CliRunner, *args: str, stdin: str = "", **env: str) -> Result:
-    from wlcc.cli import app
+    from cli.main import app
 
     return cli.invoke(app, list(args), input=stdin, env=env)
 

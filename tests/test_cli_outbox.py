@@ -8,6 +8,7 @@ import pytest
 from sqlmodel import select
 from typer.testing import CliRunner
 
+from cli.main import app
 from storage.db import Database
 from storage.models import AuditLog, Broadcast
 from tests.conftest import (
@@ -20,7 +21,6 @@ from tests.conftest import (
 )
 from tests.fakes import FakeTelegram, FakeTwilio
 from tests.outbox_support import COMMUNITY, add_member, add_notice, phone, rows
-from wlcc.cli import app
 
 runner = CliRunner()
 

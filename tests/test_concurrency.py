@@ -25,7 +25,6 @@ import pytest
 from sqlalchemy import func
 from sqlmodel import select
 
-from bot.messages import Inbound, Outbound, SendReport, SharedContact, inbound_to_dict
 from conversations.engine import REGISTRY, Context, Dialog, Turn, discover
 from handlers.dispatch import Dispatcher
 from handlers.router import Answer, Router
@@ -34,6 +33,7 @@ from storage.db import Database
 from storage.inbound import NewInbound, record_many
 from storage.models import InboundMessage
 from wlcc.formatting import utcnow
+from wlcc.messages import Inbound, Outbound, SendReport, SharedContact, inbound_to_dict
 
 ROOT = Path(__file__).absolute().parent.parent
 KEYWORD = "HITUNGTES"

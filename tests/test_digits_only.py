@@ -12,12 +12,12 @@ from typing import Any
 
 import pytest
 
-from bot.messages import Outbound
 from conversations.engine import discover
 from handlers.router import Router
 from storage.conversations import load_conversation
 from storage.db import Database
 from tests.outbox_support import Chat, add_member, phone
+from wlcc.messages import Outbound
 
 ADMIN = phone(1)  # an admin on a phone she shares with Ani (so GANTI ORANG applies)
 RESIDENT = phone(2)  # somebody not registered yet

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from bot.messages import Inbound
 from handlers.distress import mentions_distress
 from handlers.router import Router, RouterConfig
 from storage.db import Database
 from tests.outbox_support import Chat, add_member, phone
 from wlcc.formatting import utcnow
 from wlcc.i18n import gettext
+from wlcc.messages import Inbound
 from wlcc.settings import Hotline
 
 DISTRESS = [

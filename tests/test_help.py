@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from bot.messages import Outbound
 from bot.render import numbered_text
 from conversations.engine import discover
 from handlers.router import Router
 from storage.db import Database
 from tests.outbox_support import Chat, add_member, phone
+from wlcc.messages import Outbound
 
 # What one WhatsApp message of help may be, so that it fits on a small screen.
 LIMIT = 700

@@ -16,7 +16,6 @@ from collections.abc import Awaitable, Callable
 import pytest
 from sqlmodel import func, select
 
-from bot.messages import Inbound, Outbound, SendReport, inbound_to_dict
 from bot.telegram import TelegramChannel
 from handlers.dispatch import Dispatcher
 from handlers.router import Router
@@ -27,6 +26,7 @@ from tests.fakes.telegram_updates import SITI
 from tests.outbox_support import worker_env
 from wlcc.formatting import utcnow
 from wlcc.i18n import gettext
+from wlcc.messages import Inbound, Outbound, SendReport, inbound_to_dict
 
 CHAT = SITI.id
 
@@ -147,7 +147,7 @@ def test_wlcc_worker_answers_the_inbox_and_stops_cleanly(
     telegram.say("halo")
     assert fake_telegram.sent() == []
     process = subprocess.Popen(
-        [sys.executable, "-m", "wlcc.cli", "worker"],
+        [sys.executable, "-m", "cli.main", "worker"],
         env=worker_env(settings, WLCC_INBOX_WORKER="true"),
         cwd=tmp_path,
         stdout=subprocess.PIPE,

@@ -1,7 +1,8 @@
-"""The one-way layering of docs/ARCHITECTURE.md, checked on the imports (with ast).
+"""The one-way floors of docs/ARCHITECTURE.md, checked on the imports (with ast).
 
-channel (bot/) -> handlers/ -> conversations/ -> storage/, and wlcc/ underneath them all (but for
-its console command, wlcc/cli*.py, an entry point like app.py).
+From the top: the entry points (app.py, scheduler.py, the console command in cli/) -> the
+channels (bot/) -> handlers/ -> conversations/ -> storage/ -> the foundations (wlcc/). A floor
+may import the floors below it, never one above. Only bot/ imports the platforms' libraries.
 Imports inside functions and ``if TYPE_CHECKING:`` blocks count too.
 """
 
@@ -17,17 +18,21 @@ ROOT = Path(__file__).absolute().parent.parent
 SKIP_DIRS = {".venv", "venv", "tests", "bench", "build", "dist", "node_modules"}
 PLATFORM_LIBRARIES = {"telegram", "twilio"}
 
+# The floors, top first. Top-level modules (app.py, scheduler.py) are entry points too.
+FLOORS = ("cli", "bot", "handlers", "conversations", "storage", "wlcc")
+ENTRY_MODULES = ("app", "scheduler")
+
 # Known exceptions, each with its reason. Keep this short.
 ALLOWED: set[tuple[str, str]] = {
     # `wlcc telegram set-webhook` talks to the Bot API directly; an entry point like app.py.
-    ("wlcc/cli.py", "telegram"),
+    ("cli/main.py", "telegram"),
 }
 
 
 @dataclass(frozen=True)
 class Import:
     path: str  # relative to the project root, with /
-    module: str  # what is imported, absolute and dotted: "bot.messages.Inbound"
+    module: str  # what is imported, absolute and dotted: "wlcc.messages.Inbound"
     line: int
 
 
@@ -46,7 +51,7 @@ def imports_of(path: Path, root: Path = ROOT) -> list[Import]:
                 target = ".".join([*base, *([node.module] if node.module else [])])
             else:
                 target = node.module or ""
-            # `from bot import messages` imports bot.messages; `from x import y` counts as x.y.
+            # `from bot import messages` imports wlcc.messages; `from x import y` counts as x.y.
             found += [
                 Import(
                     where, target if alias.name == "*" else f"{target}.{alias.name}", node.lineno
@@ -74,10 +79,18 @@ def _is(module: str, package: str) -> bool:
     return module == package or module.startswith(package + ".")
 
 
-def _is_cli(path: str) -> bool:
-    """The console command is an entry point (like app.py), split over wlcc/cli*.py files."""
-    name = path.removeprefix("wlcc/")
-    return path.startswith("wlcc/") and "/" not in name and name.startswith("cli")
+def floor_of_path(path: str) -> int:
+    """A file's floor: 0 for the entry points (top-level modules, cli/), then FLOORS' order."""
+    top = path.split("/")[0] if "/" in path else ""
+    return FLOORS.index(top) if top in FLOORS else 0
+
+
+def floor_of_module(module: str) -> int | None:
+    """An imported module's floor; None for what is not the project's (libraries)."""
+    top = module.split(".")[0]
+    if top in ENTRY_MODULES:
+        return 0
+    return FLOORS.index(top) if top in FLOORS else None
 
 
 def _allowed(imp: Import) -> bool:
@@ -89,16 +102,10 @@ def _why(imp: Import) -> str | None:
     top = imp.module.split(".")[0]
     if top in PLATFORM_LIBRARIES and layer != "bot":
         return f"only bot/ may import {top}"
-    bot_beyond_messages = top == "bot" and not _is(imp.module, "bot.messages")
-    if layer in ("handlers", "conversations") and bot_beyond_messages:
-        return f"{layer}/ may import only bot.messages from bot/"
-    if layer == "conversations" and top == "handlers":
-        return "conversations/ must not import handlers/"
-    if layer == "storage" and top in ("conversations", "handlers", "bot", "app", "scheduler"):
-        return f"storage/ must not import {top}"
-    upper = top in ("bot", "handlers", "conversations", "storage", "app", "scheduler")
-    if layer == "wlcc" and upper and not _is_cli(imp.path):
-        return f"wlcc/ must not import {top}"
+    target = floor_of_module(imp.module)
+    here = floor_of_path(imp.path)
+    if target is not None and target < here:
+        return f"{layer or imp.path}/ must not import {top} (a floor above it)"
     return None
 
 
@@ -116,14 +123,14 @@ def check(root: Path = ROOT) -> list[str]:
 
 
 def test_the_layers_exist() -> None:
-    for package in ("bot", "handlers", "conversations", "storage", "wlcc"):
+    for package in FLOORS:
         assert (ROOT / package / "__init__.py").exists()
 
 
 def test_the_scan_sees_the_imports() -> None:
     imports = all_imports()
     router = {imp.module for imp in imports if imp.path == "handlers/router.py"}
-    assert "bot.messages.Inbound" in router
+    assert "wlcc.messages.Inbound" in router
     assert "storage.db.Database" in router
     telegram = {imp.module for imp in imports if imp.path == "bot/telegram.py"}
     assert any(_is(m, "telegram") for m in telegram)
@@ -152,7 +159,7 @@ def _tree(tmp_path: Path, files: dict[str, str]) -> Path:
         path = tmp_path / name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
-    for package in ("bot", "handlers", "conversations", "storage", "wlcc"):
+    for package in FLOORS:
         init = tmp_path / package / "__init__.py"
         init.parent.mkdir(parents=True, exist_ok=True)
         init.touch()
@@ -165,16 +172,21 @@ def _tree(tmp_path: Path, files: dict[str, str]) -> Path:
         ("handlers/x.py", "import telegram\n", "only bot/ may import telegram"),
         ("storage/x.py", "from twilio.rest import Client\n", "only bot/ may import twilio"),
         ("app.py", "import telegram\n", "only bot/ may import telegram"),
-        ("handlers/x.py", "from bot.render import numbered_text\n", "only bot.messages"),
-        ("handlers/x.py", "from bot import telegram\n", "only bot.messages"),
-        ("handlers/x.py", "import bot\n", "only bot.messages"),
-        ("handlers/x.py", "from bot import *\n", "only bot.messages"),
+        ("handlers/x.py", "from bot.render import numbered_text\n", "must not import bot"),
+        ("handlers/x.py", "from bot import telegram\n", "must not import bot"),
+        ("handlers/x.py", "import bot\n", "must not import bot"),
+        ("handlers/x.py", "from bot import *\n", "must not import bot"),
+        ("handlers/x.py", "from cli.main import app\n", "must not import cli"),
+        ("bot/x.py", "import app\n", "must not import app"),
+        ("bot/x.py", "from cli.common import console\n", "must not import cli"),
         ("conversations/x.py", "from handlers.router import Router\n", "must not import handlers"),
-        ("conversations/x.py", "from bot.simulator import Simulator\n", "only bot.messages"),
+        ("conversations/x.py", "from bot.simulator import Simulator\n", "must not import bot"),
         ("storage/x.py", "from conversations.engine import Context\n", "must not import conv"),
         ("storage/x.py", "def f():\n    from handlers import router\n", "must not import handlers"),
-        ("storage/x.py", "from bot.messages import Outbound\n", "must not import bot"),
+        ("storage/x.py", "from bot.render import numbered_text\n", "must not import bot"),
+        ("storage/x.py", "import scheduler\n", "must not import scheduler"),
         ("wlcc/x.py", "from storage.db import Database\n", "wlcc/ must not import storage"),
+        ("wlcc/messages.py", "from cli.main import app\n", "wlcc/ must not import cli"),
         (
             "wlcc/x.py",
             "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    import bot\n",
@@ -195,13 +207,15 @@ def test_checker_finds_violations(tmp_path: Path, path: str, source: str, why: s
     "path, source",
     [
         ("bot/x.py", "import telegram\nfrom twilio.rest import Client\nimport handlers.router\n"),
-        ("handlers/x.py", "from bot.messages import Inbound\nfrom bot import messages\n"),
+        ("bot/x.py", "from storage.outbox import claim\nfrom wlcc.messages import Outbound\n"),
+        ("handlers/x.py", "from wlcc.messages import Inbound\nfrom wlcc import messages\n"),
         ("handlers/x.py", "from conversations.engine import Context\nimport storage.db\n"),
-        ("conversations/x.py", "from bot.messages import Choice\nfrom storage import models\n"),
+        ("conversations/x.py", "from wlcc.messages import Choice\nfrom storage import models\n"),
         ("conversations/x.py", "from . import engine\nfrom .engine import Dialog\n"),
         ("storage/x.py", "from wlcc.formatting import utcnow\nfrom storage.models import X\n"),
-        ("wlcc/cli.py", "from storage.db import Database\nfrom bot.simulator import Simulator\n"),
-        ("wlcc/cli_members.py", "from storage.db import Database\n"),
+        ("cli/main.py", "from storage.db import Database\nfrom bot.simulator import Simulator\n"),
+        ("cli/members.py", "from storage.db import Database\nimport app\n"),
+        ("app.py", "from bot import telegram\nfrom cli.common import console\n"),
         ("wlcc/x.py", "from wlcc.i18n import gettext\nimport babel\n"),
     ],
 )

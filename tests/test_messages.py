@@ -9,8 +9,15 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.messages import Inbound, Location, Media, SharedContact, inbound_from_dict, inbound_to_dict
 from bot.telegram_request import AiohttpRequest
+from wlcc.messages import (
+    Inbound,
+    Location,
+    Media,
+    SharedContact,
+    inbound_from_dict,
+    inbound_to_dict,
+)
 
 FULL = Inbound(
     channel="telegram",

@@ -280,7 +280,7 @@ def test_a_sender_killed_mid_broadcast_loses_nothing(
     fake_telegram.delay = fake_twilio.delay = 0.03  # requests stay in flight for a while
     lease = 5
     process = subprocess.Popen(
-        [sys.executable, "-m", "wlcc.cli", "worker"],
+        [sys.executable, "-m", "cli.main", "worker"],
         env=worker_env(
             settings,
             WLCC_OUTBOX_LEASE_SECONDS=str(lease),

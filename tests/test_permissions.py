@@ -8,7 +8,6 @@ import itertools
 import pytest
 from sqlmodel import select
 
-from bot.messages import Inbound
 from bot.render import numbered_text
 from conversations.engine import discover
 from handlers.router import Router
@@ -19,6 +18,7 @@ from storage.models import AuditLog, Member, Role
 from storage.permissions import RULES, can
 from wlcc.formatting import utcnow
 from wlcc.i18n import gettext
+from wlcc.messages import Inbound
 
 PEOPLE = {
     "resident": None,

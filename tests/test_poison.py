@@ -11,7 +11,6 @@ import os
 
 from sqlmodel import select
 
-from bot.messages import Inbound, Outbound, SendReport, inbound_to_dict
 from handlers.dispatch import Dispatcher
 from handlers.router import Router, RouterConfig
 from storage.db import Database
@@ -25,6 +24,7 @@ from storage.inbound import (
 )
 from storage.models import InboundMessage
 from wlcc.formatting import utcnow
+from wlcc.messages import Inbound, Outbound, SendReport, inbound_to_dict
 
 _ids = itertools.count()
 

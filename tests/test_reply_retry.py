@@ -11,7 +11,6 @@ from __future__ import annotations
 import pytest
 from sqlmodel import select
 
-from bot.messages import Choice, Inbound, Media, Outbound
 from bot.render import TELEGRAM_TEXT_LIMIT, split_text
 from bot.telegram import TelegramChannel
 from storage.models import OutboxMessage
@@ -21,6 +20,7 @@ from tests.fakes.telegram_updates import SITI
 from tests.outbox_support import FAST, FakeClock, drain
 from wlcc.formatting import utcnow
 from wlcc.i18n import gettext
+from wlcc.messages import Choice, Inbound, Media, Outbound
 
 CHAT = SITI.id
 PHONE = "+6281234567890"

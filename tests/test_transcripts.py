@@ -23,7 +23,6 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session, col, select
 
-from bot.messages import Choice, Inbound, Location, Media, Outbound, SharedContact
 from bot.render import TELEGRAM_TEXT_LIMIT, WHATSAPP_TEXT_LIMIT, numbered_text, split_text
 from handlers.router import Router
 from storage.db import Database
@@ -32,6 +31,7 @@ from storage.member_import import COLUMNS, ImportFileError, apply_import, parse_
 from storage.members import find_by_phone_and_name
 from storage.models import Identity, Member, OutboxMessage
 from wlcc.i18n import Translator, choices_hint
+from wlcc.messages import Choice, Inbound, Location, Media, Outbound, SharedContact
 
 TRANSCRIPTS = Path(__file__).parent / "transcripts"
 UPDATE = os.environ.get("WLCC_UPDATE_TRANSCRIPTS", "").strip() not in ("", "0")

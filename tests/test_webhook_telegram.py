@@ -16,7 +16,6 @@ from typing import Any
 import pytest
 from telegram import Update
 
-from bot.messages import Choice, Outbound
 from bot.render import TELEGRAM_TEXT_LIMIT, split_text
 from bot.telegram import TelegramChannel
 from tests.fakes.channels import on_channel
@@ -24,6 +23,7 @@ from tests.fakes.telegram_api import FakeTelegram, TelegramCall
 from tests.fakes.telegram_updates import RINA, SITI, TelegramUpdates
 from tests.fakes.webhooks import running_app
 from wlcc.i18n import gettext
+from wlcc.messages import Choice, Outbound
 from wlcc.settings import Settings
 
 CHAT = SITI.id

@@ -12,7 +12,6 @@ from urllib.parse import urlencode
 
 import pytest
 
-from bot.messages import Choice, Media, Outbound
 from bot.render import WHATSAPP_TEXT_LIMIT
 from bot.whatsapp import SentMessage, WhatsAppChannel
 from tests.fakes import twilio_forms
@@ -20,6 +19,7 @@ from tests.fakes.channels import on_channel
 from tests.fakes.twilio_api import FakeTwilio, TwilioCall
 from tests.fakes.webhooks import STATUS_PATH, WHATSAPP_PATH, WhatsAppWebhook, running_app
 from wlcc.i18n import gettext
+from wlcc.messages import Choice, Media, Outbound
 from wlcc.settings import Settings
 
 PHONE = "+6281234567890"

@@ -12,8 +12,8 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from wlcc.cli_common import console, fail, settings_or_exit
-from wlcc.cli_outbox import _database
+from cli.common import console, fail, settings_or_exit
+from cli.outbox import _database
 
 inbox_app = typer.Typer(help="Messages that could not be answered.", no_args_is_help=True)
 

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-from wlcc.cli_common import console, err, settings_or_exit
+from cli.common import console, err, settings_or_exit
 
 members_app = typer.Typer(help="Members: CSV import and export.", no_args_is_help=True)
 

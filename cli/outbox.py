@@ -1,6 +1,6 @@
 """``wlcc worker`` (the outbox sender on its own) and ``wlcc broadcast`` (announce from a terminal).
 
-Registered in ``wlcc/cli.py`` with ``app.add_typer(outbox_app)`` (no name: the commands sit at
+Registered in ``cli/main.py`` with ``app.add_typer(outbox_app)`` (no name: the commands sit at
 the top level). Like the other commands, everything heavy is imported inside the functions.
 """
 
@@ -17,7 +17,7 @@ import typer
 from rich.panel import Panel
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from wlcc.cli_common import console, fail, settings_or_exit
+from cli.common import console, fail, settings_or_exit
 from wlcc.settings import Settings
 
 if TYPE_CHECKING:

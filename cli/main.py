@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from wlcc.cli_common import console, err, fail, settings_or_exit
-from wlcc.cli_inbox import inbox_app
-from wlcc.cli_members import members_app
-from wlcc.cli_outbox import outbox_app
+from cli.common import console, err, fail, settings_or_exit
+from cli.inbox import inbox_app
+from cli.members import members_app
+from cli.outbox import outbox_app
 from wlcc.settings import Settings
 
 if TYPE_CHECKING:
