@@ -115,6 +115,20 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 
 
 @pytest.fixture
+def workdir(tmp_path: Path) -> Path:
+    """An empty directory that is not the project: commands must not depend on it."""
+    path = tmp_path / "somewhere else"
+    path.mkdir()
+    return path
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    """An SQLite file in a directory that does not exist yet (the commands create it)."""
+    return f"sqlite:///{tmp_path / 'data' / 'wlcc.db'}"
+
+
+@pytest.fixture
 def db(database_url: str) -> Iterator[Database]:
     database = Database(database_url)
     yield database

@@ -88,18 +88,6 @@ def play(path: Path, workdir: Path, database_url: str, **env: str) -> tuple[list
     return header, chat.stdout
 
 
-@pytest.fixture
-def workdir(tmp_path: Path) -> Path:
-    path = tmp_path / "somewhere else"
-    path.mkdir()
-    return path
-
-
-@pytest.fixture
-def sqlite_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'wlcc.db'}"
-
-
 @pytest.mark.parametrize("path", FILES, ids=[p.name for p in FILES])
 def test_chat_transcript(path: Path, workdir: Path, sqlite_url: str) -> None:
     header, stdout = play(path, workdir, sqlite_url)

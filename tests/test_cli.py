@@ -74,19 +74,6 @@ def one_line(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
-@pytest.fixture
-def workdir(tmp_path: Path) -> Path:
-    """An empty directory that is not the project: commands must not depend on it."""
-    path = tmp_path / "somewhere else"
-    path.mkdir()
-    return path
-
-
-@pytest.fixture
-def sqlite_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'data' / 'wlcc.db'}"
-
-
 # --- the real console command, in a subprocess (each start costs about a second) ---
 
 
