@@ -59,7 +59,7 @@ ACK_QUIET = 0.002  # seconds without a webhook waiting before an answer starts
 WORKER_IN_HAND = 1000  # a worker reads no more messages while this many wait for their answer
 RETRY_DELAYS = (0.1, 0.5, 2.0)  # seconds before answering a failed message again
 LEASE_MARGIN = 20.0  # seconds before a lease ends when no reply piece starts any more
-SETTLE_EVERY = 0.005  # seconds: how the direct sends went is recorded in batches this often
+SETTLE_EVERY = 0.05  # seconds: how the direct sends went is recorded in batches this often
 RECORD_RETRIES = (0.05, 0.5)  # seconds before recording a batch of them again
 
 
@@ -466,9 +466,10 @@ class Dispatcher:
     def _process_many(self, batch: list[_Work], loop: asyncio.AbstractEventLoop) -> None:
         """In a worker thread: each message in its own transaction, one after another, each
         answer handed back as soon as it is ready (its replies need not wait for the batch)."""
-        self._flush_settles()  # a chat's next turn sees its last replies settled
-        for work in batch:
+        for i, work in enumerate(batch):
             self._wait_for_quiet()  # acknowledgements go first
+            if i == 0:
+                self._flush_settles()  # a chat's next turn sees its last replies settled
             result: Answer | BaseException | None
             try:
                 result = self.router.answer(work.inbound_id, work.inbound)
