@@ -151,15 +151,22 @@ def pick_number(text: str, count: int) -> int | None:
     """The 0-based index chosen by typing a number, or None."""
     if count <= 0:
         return None
-    match = _NUMBER.match(normalize(text))
-    if not match:
+    number = typed_number(text)
+    if number is None:
         return None
-    index = int(match.group(1)) - 1
+    index = int(number) - 1
     return index if 0 <= index < count else None
 
 
+def typed_number(text: str) -> str | None:
+    """The number typed as an answer ("3", "no 3", "pilih 3"), as its digits; None if the text
+    is not one."""
+    match = _NUMBER.match(normalize(text))
+    return match.group(1) if match else None
+
+
 def is_number(text: str) -> bool:
-    return bool(_NUMBER.match(normalize(text)))
+    return typed_number(text) is not None
 
 
 def pick_label(text: str, labels: Mapping[str, str]) -> str | None:

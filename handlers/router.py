@@ -24,7 +24,14 @@ from conversations.engine import (
     menu_dialogs,
 )
 from handlers.distress import mentions_distress
-from handlers.matching import is_number, match_keyword, normalize, pick_label, pick_number
+from handlers.matching import (
+    is_number,
+    match_keyword,
+    normalize,
+    pick_label,
+    pick_number,
+    typed_number,
+)
 from storage.conversations import (
     conversation_key,
     load_conversation,
@@ -335,9 +342,9 @@ class Router:
     def _number_not_shown(self, ctx: Context, turn: Turn) -> bool:
         """ "9" after a list of 4: say which numbers there are (the list stays open)."""
         count = len(ctx.conversation.choices)
-        if turn.choice is not None or not count or not turn.text or not is_number(turn.text):
+        number = typed_number(turn.text) if turn.text and turn.choice is None else None
+        if number is None or not count:
             return False
-        number = _digits(turn.text)
         ctx.say(ctx.t("choice.not_shown", number=number, range=choices_range(ctx.t, count)))
         return True
 
@@ -351,7 +358,7 @@ class Router:
                 return choices[index][0] if 0 <= index < len(choices) else None
             return inbound.payload
         text = inbound.text.strip()
-        if ctx.dialog is not None and text and is_number(text) and _digits(text) == "0":
+        if ctx.dialog is not None and text and typed_number(text) == "0":
             return "BATAL"  # every question in a dialog ends with "0. Batal"
         if not text or not shown:
             return None
@@ -556,10 +563,6 @@ class Router:
         was_active = ctx.dialog is not None
         ctx.finish()
         ctx.say(ctx.t("cancel.done" if was_active else "cancel.nothing"))
-
-
-def _digits(text: str) -> str:
-    return "".join(c for c in text if c.isdigit())
 
 
 def _reset(conversation: Conversation) -> None:
