@@ -49,7 +49,7 @@ from telegram import Bot, InputFile, Message
 
 from bot.failures import Delivery, SendFailure, classify_telegram, classify_twilio
 from bot.media import MediaInfo, MediaStore, MediaUnavailable
-from bot.render import TELEGRAM_TEXT_LIMIT, WHATSAPP_TEXT_LIMIT, numbered_text, split_text
+from bot.render import TELEGRAM_TEXT_LIMIT, split_text
 from bot.telegram import TelegramChannel
 from bot.telegram_request import AiohttpRequest
 from bot.whatsapp import WhatsAppChannel
@@ -417,7 +417,7 @@ class WhatsAppOutlet:
     def calls(self, job: Job) -> int:
         if job.target.template_sid:
             return 1
-        return max(1, len(split_text(numbered_text(_outbound(job)), WHATSAPP_TEXT_LIMIT)))
+        return len(self.channel.parts(_outbound(job)))
 
     async def send(self, job: Job) -> Delivery:
         try:
@@ -474,7 +474,7 @@ class WhatsAppOutlet:
             )
             result = await client.messages.create_async(**kwargs)
             return self._delivery(result)
-        chunks = split_text(numbered_text(_outbound(job)), WHATSAPP_TEXT_LIMIT) or [" "]
+        chunks = [part.text for part in self.channel.parts(_outbound(job))]
         first: Delivery | None = None
         for i, chunk in enumerate(chunks):
             kwargs = dict(base, body=chunk)
