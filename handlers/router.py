@@ -48,6 +48,7 @@ from storage.outbox import (
     PlannedReplies,
     ReplyFailure,
     ReplyItem,
+    Settlement,
     plan_replies,
     settle_replies,
 )
@@ -192,30 +193,24 @@ class Router:
     def settle_many(self, sends: Sequence[tuple[Inbound, Answer, SendReport]]) -> int:
         """Record how the direct sends of many messages' replies went, in one transaction;
         returns how many replies the outbox now retries."""
-        left = 0
-        now = utcnow()
-        with self.db.transaction() as session:
-            for inbound, answer, report in sends:
-                failure = None
-                if report.failure is not None:
-                    failure = ReplyFailure(
-                        retry=report.retry,
-                        detail=report.failure,
-                        retry_after=report.retry_after,
-                        unreachable=report.unreachable,
-                        rest=reply_item(report.rest) if report.rest else None,
-                    )
-                left += settle_replies(
-                    session,
-                    answer.planned,
-                    sent=report.sent,
-                    failure=failure,
-                    channel=inbound.channel,
-                    address=inbound.address,
-                    now=now,
-                    retry_after=self.config.reply_retry,
+        settlements = []
+        for inbound, answer, report in sends:
+            failure = None
+            if report.failure is not None:
+                failure = ReplyFailure(
+                    retry=report.retry,
+                    detail=report.failure,
+                    retry_after=report.retry_after,
+                    unreachable=report.unreachable,
+                    rest=reply_item(report.rest) if report.rest else None,
                 )
-        return left
+            settlements.append(
+                Settlement(answer.planned, report.sent, failure, inbound.channel, inbound.address)
+            )
+        with self.db.transaction() as session:
+            return settle_replies(
+                session, settlements, now=utcnow(), retry_after=self.config.reply_retry
+            )
 
     def note_failure(self, inbound_id: int, error: str) -> int:
         """Count a failed answer; how many there were (at ``answer_attempts`` the message is

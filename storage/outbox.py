@@ -301,38 +301,80 @@ class ReplyFailure:
     rest: ReplyItem | None = None  # what is left of the reply cut short (its first pieces went)
 
 
+@dataclass(frozen=True, slots=True)
+class Settlement:
+    """How the direct send of one message's leased replies went: the first ``sent`` rows were
+    delivered; if ``failure``, the next one was not."""
+
+    planned: PlannedReplies
+    sent: int
+    failure: ReplyFailure | None
+    channel: str
+    address: str
+
+
+# Built once, run for many rows at a time: this records every direct reply.
+_SETTLE_SENT = (
+    update(_OUTBOX)
+    .where(
+        _OUTBOX.c.id == bindparam("oid"),
+        _OUTBOX.c.lease_until == bindparam("lease"),  # still ours: no sender took it over
+        _OUTBOX.c.status == OutboxStatus.SENDING,
+    )
+    .values(
+        status=OutboxStatus.SENT,
+        sent_at=bindparam("now"),
+        updated_at=bindparam("now"),
+        lease_until=None,
+        channel=bindparam("v_channel"),
+        address=bindparam("v_address"),
+    )
+)
+
+
 def settle_replies(
     session: Session,
-    planned: PlannedReplies,
+    settlements: Sequence[Settlement],
     *,
-    sent: int,
-    failure: ReplyFailure | None,
-    channel: str,
-    address: str,
     now: datetime,
     retry_after: timedelta = REPLY_RETRY_AFTER,
 ) -> int:
-    """Record how the direct send of leased replies went: the first ``sent`` rows were
-    delivered; if ``failure``, the next one failed (retried ``retry_after`` later, or as much
-    later as the platform asked; or failed for good with the rest). Rows whose lease another
-    sender took over meanwhile are left alone. Returns how many rows were left to the outbox to
-    retry."""
-    if planned.lease is None or not planned.ids:
-        return 0
+    """Record how the direct sends of leased replies went, for many messages at once: the sent
+    rows in one statement; after a failure, the failed row is retried ``retry_after`` later (or
+    as much later as the platform asked), or fails for good with the rest. Rows whose lease
+    another sender took over meanwhile are left alone. Returns how many rows were left to the
+    outbox to retry."""
+    sent = [
+        {
+            "oid": row_id,
+            "lease": s.planned.lease,
+            "now": now,
+            "v_channel": s.channel,
+            "v_address": s.address,
+        }
+        for s in settlements
+        if s.planned.lease is not None
+        for row_id in s.planned.ids[: s.sent]
+    ]
+    if sent:
+        session.connection().execute(_SETTLE_SENT, sent)
+    return sum(
+        _settle_failure(session, s, now=now, retry_after=retry_after)
+        for s in settlements
+        if s.failure is not None and s.planned.lease is not None and s.sent < len(s.planned.ids)
+    )
+
+
+def _settle_failure(
+    session: Session, settlement: Settlement, *, now: datetime, retry_after: timedelta
+) -> int:
+    failure, planned = settlement.failure, settlement.planned
+    assert failure is not None
     o = _table()
     ids = planned.ids
+    sent, channel, address = settlement.sent, settlement.channel, settlement.address
     mine = and_(o.c.lease_until == planned.lease, o.c.status == OutboxStatus.SENDING)
     common = {"updated_at": now, "lease_until": None}
-    if sent:
-        session.execute(
-            update(o)
-            .where(o.c.id.in_(ids[:sent]), mine)
-            .values(
-                **common, status=OutboxStatus.SENT, sent_at=now, channel=channel, address=address
-            )
-        )
-    if failure is None or sent >= len(ids):
-        return 0
     failed, after = ids[sent], ids[sent + 1 :]
     if not failure.retry:
         session.execute(
@@ -571,8 +613,7 @@ class Routing:
 
 
 def _table() -> Table:
-    table: Table = OutboxMessage.__table__  # type: ignore[attr-defined]
-    return table
+    return _OUTBOX
 
 
 def claim(

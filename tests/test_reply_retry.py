@@ -205,3 +205,12 @@ def test_a_retried_telegram_reply_keeps_its_share_my_number_button(
     [sent] = fake_telegram.sent(CHAT)
     keyboard = sent["reply_markup"]["keyboard"]
     assert keyboard[0][0]["request_contact"] is True
+
+
+def test_replies_sent_at_once_are_recorded_as_sent(db, settings, telegram, fake_telegram):
+    """The direct send settles its rows: nothing is left leased for the outbox to send again."""
+    telegram.say("halo")
+
+    assert fake_telegram.texts(CHAT) == [t("welcome"), t("menu.header")]
+    rows = reply_rows(db)
+    assert [(r.status, r.channel, r.lease_until) for r in rows] == [("sent", "telegram", None)] * 2
