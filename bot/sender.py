@@ -54,7 +54,7 @@ from bot.telegram import TelegramChannel
 from bot.telegram_request import AiohttpRequest
 from bot.whatsapp import WhatsAppChannel
 from storage.broadcasts import progress_tick
-from storage.db import Database
+from storage.db import Database, retry_briefly
 from storage.models import OutboxStatus
 from storage.outbox import (
     ANSWER_KINDS,
@@ -84,7 +84,6 @@ TELEGRAM_CAPTION_LIMIT = 1024
 HEARTBEAT_EVERY = 10.0  # seconds
 PROGRESS_CHECK_EVERY = 2.0  # seconds between looks at running broadcasts
 FLUSH_EVERY = 0.05  # seconds: outcomes are written in batches at least this often
-RECORD_RETRIES = (0.05, 0.5)  # seconds before recording a batch of outcomes again
 # Send 3% under each configured rate: requests evenly spaced at exactly the limit reach the
 # platform with network jitter, and some one-second windows would then hold one too many.
 RATE_MARGIN = 0.97
@@ -933,19 +932,15 @@ class OutboxSender:
         if not self._results:
             return
         batch, self._results = self._results, []
-        for pause in (*RECORD_RETRIES, None):
-            try:
-                await to_thread.run_sync(self._record, batch)
-                break
-            except Exception:
-                if pause is None:
-                    # The rows keep their lease and are sent again after it: at worst twice.
-                    log.exception("recording %d outbox outcomes failed", len(batch))
-                    return
-                # A deadlock with another writer, a moment's lock: the lease would hold the
-                # chat's next messages back for minutes, so try again first.
-                log.warning("recording %d outbox outcomes failed; again", len(batch))
-                await asyncio.sleep(pause)
+        what = f"recording {len(batch)} outbox outcomes"
+        try:
+            # Tried again at once first: the lease would hold the chats' next messages back
+            # for minutes.
+            await to_thread.run_sync(retry_briefly, lambda: self._record(batch), what)
+        except Exception:
+            # The rows keep their lease and are sent again after it: at worst twice.
+            log.exception("%s failed", what)
+            return
         self._wake.set()  # the next messages of these chats may be due now
 
     def _record(self, batch: list[Outcome]) -> None:

@@ -43,6 +43,7 @@ from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from handlers.router import Answer, Router
+from storage.db import retry_briefly
 from storage.inbound import NewInbound, record_many, unprocessed
 from wlcc.formatting import utcnow
 from wlcc.messages import Inbound, Outbound, SendReport, inbound_from_dict, inbound_to_dict
@@ -60,7 +61,6 @@ WORKER_IN_HAND = 1000  # a worker reads no more messages while this many wait fo
 RETRY_DELAYS = (0.1, 0.5, 2.0)  # seconds before answering a failed message again
 LEASE_MARGIN = 20.0  # seconds before a lease ends when no reply piece starts any more
 SETTLE_EVERY = 0.05  # seconds: how the direct sends went is recorded in batches this often
-RECORD_RETRIES = (0.05, 0.5)  # seconds before recording a batch of them again
 
 
 class UnstorableMessage(ValueError):
@@ -399,21 +399,12 @@ class Dispatcher:
                 items, self._settles = self._settles, []
             if not items:
                 return
-            for pause in (*RECORD_RETRIES, None):
-                try:
-                    left = self.router.settle_many(items)
-                    break
-                except Exception:
-                    if pause is None:  # the rows keep their lease: then the outbox sends them
-                        log.exception(
-                            "recording how %d message(s)' replies went failed", len(items)
-                        )
-                        return
-                    # A deadlock with the outbox sender, a moment's lock: try again first.
-                    log.warning(
-                        "recording how %d message(s)' replies went failed; again", len(items)
-                    )
-                    time.sleep(pause)
+            what = f"recording how {len(items)} message(s)' replies went"
+            try:
+                left = retry_briefly(lambda: self.router.settle_many(items), what)
+            except Exception:  # the rows keep their lease: the outbox sends them when it ends
+                log.exception("%s failed", what)
+                return
         if left:
             log.info("%d reply(ies) left to the outbox", left)
             if self._loop is not None:

@@ -3,18 +3,35 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.pool import NullPool
 from sqlmodel import Session, create_engine
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+BRIEF_RETRIES = (0.05, 0.5)  # seconds between the tries of retry_briefly
+
+
+def retry_briefly(work: Callable[[], T], what: str, pauses: Sequence[float] = BRIEF_RETRIES) -> T:
+    """Run ``work`` (a transaction), again after each pause while it fails: a deadlock between
+    two writers on PostgreSQL or a moment's lock passes. The last failure is raised."""
+    for pause in pauses:
+        try:
+            return work()
+        except Exception as exc:
+            log.warning("%s failed (%s); trying again", what, type(exc).__name__)
+            time.sleep(pause)
+    return work()
 
 
 def normalize_url(url: str) -> str:

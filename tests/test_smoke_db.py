@@ -1,3 +1,5 @@
+import pytest
+
 from storage.identities import default_community
 
 
@@ -44,3 +46,26 @@ def test_a_batch_of_inbound_messages_is_recorded_once_each(db):
             "1",
             {"text": "1"},
         )
+
+
+def test_retry_briefly_tries_again_then_gives_the_last_failure() -> None:
+    from storage.db import retry_briefly
+
+    calls: list[int] = []
+
+    def flaky() -> str:
+        calls.append(1)
+        if len(calls) < 3:
+            raise RuntimeError("deadlock detected")
+        return "recorded"
+
+    assert retry_briefly(flaky, "recording", pauses=(0, 0)) == "recorded"
+    assert len(calls) == 3
+
+    def broken() -> None:
+        calls.append(1)
+        raise RuntimeError(f"lock {len(calls)}")
+
+    calls.clear()
+    with pytest.raises(RuntimeError, match="lock 3"):
+        retry_briefly(broken, "recording", pauses=(0, 0))
