@@ -29,7 +29,6 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col
 
 from storage.conversations import offer_choices
-from storage.identities import default_community
 from storage.models import (
     Broadcast,
     BroadcastStatus,
@@ -979,18 +978,20 @@ def record(session: Session, outcomes: Iterable[Outcome], *, now: datetime) -> i
         return 0
     o = _table()
     dialect = session.get_bind().dialect.name
-    current_query = select(o.c.id, o.c.lease_until, o.c.status).where(
+    current_query = select(o.c.id, o.c.lease_until, o.c.status, o.c.community_id).where(
         o.c.id.in_({x.id for x in batch})
     )
     if dialect == "postgresql":
         current_query = current_query.with_for_update(of=o)  # no sender reclaims them meanwhile
-    current = {
-        int(r.id): (aware(r.lease_until) if r.lease_until else None, str(r.status))
-        for r in session.execute(current_query)
-    }
+    current: dict[int, tuple[datetime | None, str]] = {}
+    communities: dict[int, int] = {}
+    for r in session.execute(current_query):
+        current[int(r.id)] = (aware(r.lease_until) if r.lease_until else None, str(r.status))
+        communities[int(r.id)] = int(r.community_id)
     groups: dict[str, list[dict[str, Any]]] = {}
     unreachable: set[int] = set()
-    strangers: set[tuple[str, str]] = set()  # unreachable numbers that have no chat record
+    # Unreachable numbers that have no chat record: (channel, address, community).
+    strangers: set[tuple[str, str, int]] = set()
     remembered: dict[tuple[str, str, int | None], tuple[tuple[str, str], ...]] = {}
     for x in batch:
         lease, status = current.get(x.id, (None, ""))
@@ -1029,7 +1030,7 @@ def record(session: Session, outcomes: Iterable[Outcome], *, now: datetime) -> i
         if x.unreachable_identity is not None:
             unreachable.add(x.unreachable_identity)
         elif x.unreachable and x.channel and x.address:
-            strangers.add((x.channel, x.address))
+            strangers.add((x.channel, x.address, communities[x.id]))
         if x.choices and x.channel and x.address:
             remembered[(x.channel, x.address, x.identity_id)] = x.choices
     common: dict[str, Any] = {"updated_at": now, "lease_until": None}
@@ -1075,8 +1076,8 @@ def record(session: Session, outcomes: Iterable[Outcome], *, now: datetime) -> i
         session.execute(
             update(Identity).where(col(Identity.id).in_(unreachable)).values(unreachable=True)
         )
-    for channel, address in sorted(strangers):
-        mark_unreachable(session, channel, address, None, now=now)
+    for channel, address, community_id in sorted(strangers):
+        mark_unreachable(session, channel, address, None, now=now, community_id=community_id)
     for (channel, address, identity_id), choices in remembered.items():
         # A typed number answers the choices (on WhatsApp they are a numbered list).
         chat = session.get(Identity, identity_id) if identity_id is not None else None
@@ -1127,9 +1128,13 @@ def apply_delivery_status(
     result = session.execute(update(o).where(where, o.c.status.in_(lower)).values(**values))
     changed = int(result.rowcount or 0) > 0  # type: ignore[attr-defined]
     if changed and new == OutboxStatus.FAILED and error_code in UNREACHABLE_TWILIO_CODES:
-        row = session.execute(select(o.c.identity_id, o.c.address).where(where)).first()
+        row = session.execute(
+            select(o.c.identity_id, o.c.address, o.c.community_id).where(where)
+        ).first()
         if row is not None:
-            mark_unreachable(session, WHATSAPP, row.address, row.identity_id)
+            mark_unreachable(
+                session, WHATSAPP, row.address, row.identity_id, community_id=row.community_id
+            )
     return changed
 
 
@@ -1246,12 +1251,14 @@ def mark_unreachable(
     identity_id: int | None,
     *,
     now: datetime | None = None,
+    community_id: int | None = None,
 ) -> None:
     """Remember that the platform refused a chat for good; later messages skip it.
 
-    A member's WhatsApp number that never wrote has no chat record yet: one is made for it
-    (marked, never written from), so that the refusal is remembered. The mark goes when the
-    chat writes again (:func:`storage.identities.touch_identity`).
+    A member's WhatsApp number that never wrote has no chat record yet: one is made for it in
+    ``community_id`` (the refused message's; marked, never written from), so that the refusal
+    is remembered. The mark goes when the chat writes again
+    (:func:`storage.identities.touch_identity`).
     """
     if identity_id is not None:
         session.execute(
@@ -1263,13 +1270,13 @@ def mark_unreachable(
             .where(col(Identity.channel) == channel, col(Identity.address) == address)
             .values(unreachable=True)
         )
-        if int(result.rowcount or 0) == 0 and channel == WHATSAPP:  # type: ignore[attr-defined]
-            community = default_community(session)
+        updated = int(result.rowcount or 0)  # type: ignore[attr-defined]
+        if not updated and channel == WHATSAPP and community_id is not None:
             insert_ignore(
                 session,
                 Identity,
                 {
-                    "community_id": community.id,
+                    "community_id": community_id,
                     "channel": channel,
                     "address": address,
                     "phone": address,  # a WhatsApp address is the E.164 number

@@ -92,3 +92,52 @@ def test_a_refusal_reported_later_by_twilio_is_remembered_too(
     assert len(fake_twilio.messages(f"whatsapp:{SITI}", ok=None)) == 1
     assert reasons(db, second) == {("skipped", "unreachable"): 1}
     assert [r.status for r in rows(db, broadcast_id=second)] == ["skipped"]
+
+
+def test_a_refused_number_is_remembered_in_the_community_of_its_message(db: Database) -> None:
+    """Another WLCC on the same deployment: the chat record made for a refused number belongs
+    to the community whose message was refused, not to the first one."""
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from storage.models import Community, OutboxMessage, OutboxStatus
+    from storage.outbox import Outcome, enqueue, record
+
+    number = "+6281277700001"
+    now = utcnow()
+    lease = now + timedelta(minutes=2)
+    with db.transaction() as session:
+        other = Community(slug="wlcc-lain", name="WLCC lain")
+        session.add(other)
+        session.flush()
+        assert other.id is not None and other.id != COMMUNITY
+        chat = Identity(community_id=other.id, channel="telegram", address="7300001")
+        session.add(chat)
+        session.flush()
+        row_id = enqueue(
+            session,
+            key="k-other",
+            kind="broadcast",
+            community_id=other.id,
+            text="Halo",
+            identity_id=chat.id,
+        )
+        assert row_id is not None
+        session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == row_id)  # type: ignore[arg-type]
+            .values(status=OutboxStatus.SENDING, lease_until=lease)
+        )
+        outcome = Outcome(
+            row_id,
+            lease,
+            OutboxStatus.FAILED,
+            channel="whatsapp",
+            address=number,
+            unreachable=True,
+        )
+        record(session, [outcome], now=now)
+    with db.transaction() as session:
+        [made] = session.exec(select(Identity).where(Identity.address == number)).all()
+        assert (made.community_id, made.channel, made.unreachable) == (other.id, "whatsapp", True)
