@@ -17,8 +17,9 @@ import io
 import os
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlmodel import Session, col, select
@@ -27,11 +28,13 @@ from bot.render import TELEGRAM_TEXT_LIMIT, WHATSAPP_TEXT_LIMIT, numbered_text, 
 from handlers.router import Router
 from storage.db import Database
 from storage.identities import default_community
+from storage.meetings import MeetingError, MeetingKind, create_meeting
 from storage.member_import import COLUMNS, ImportFileError, apply_import, parse_members_csv
 from storage.members import find_by_phone_and_name
 from storage.models import Identity, Member, OutboxMessage
 from wlcc.i18n import Translator, choices_hint
 from wlcc.messages import Choice, Inbound, Location, Media, Outbound, SharedContact
+from wlcc.settings import Settings
 
 TRANSCRIPTS = Path(__file__).parent / "transcripts"
 UPDATE = os.environ.get("WLCC_UPDATE_TRANSCRIPTS", "").strip() not in ("", "0")
@@ -43,6 +46,9 @@ STEP = timedelta(seconds=10)
 DEFAULT_PHONE = "+6281234567890"
 DEFAULT_TELEGRAM_ID = "7000001"
 DEFAULT_NAME = "Siti"
+WIB = ZoneInfo("Asia/Jakarta")
+# The notice job's settings in transcripts: the defaults, whatever the environment says.
+NOTICE_SETTINGS = Settings(_env_file=None)
 CHANNELS = ("whatsapp", "telegram", "simulator")
 SEPARATOR = "---"
 # Directives that are steps: the bot lines under them are what they show.
@@ -240,6 +246,10 @@ class Player:
             self.started = False
         elif d.name == "member":
             self.add_member(d.arg, where)
+        elif d.name == "meeting":
+            self.add_meeting(d.arg, where)
+        elif d.name == "notices":
+            self.plan_notices(where)
         else:
             raise TranscriptError(f"{where}: unknown directive @ {d.name}")
 
@@ -272,6 +282,52 @@ class Player:
                 # She already agreed to the privacy notice (e.g. on paper at a meeting).
                 member.consent_at = member.consent_asked_at = self.now
                 session.add(member)
+
+    def add_meeting(self, arg: str, where: str) -> None:
+        """``@ meeting Title, 2026-12-12 09:00[, 12:00[, Place]][, kind=pelatihan][, seats=2]
+        [, kelurahan=23 Ilir]``: a meeting the coordinators planned (times in WIB)."""
+        usage = (
+            f"{where}: write @ meeting Title, 2026-12-12 09:00, 12:00, Place"
+            " (then kind=, seats=, kelurahan= if needed)"
+        )
+        cells = [cell.strip() for cell in next(csv.reader([arg]), [])]
+        options = dict(c.split("=", 1) for c in cells if "=" in c)
+        fields = [c for c in cells if "=" not in c]
+        if len(fields) < 2 or not set(options) <= {"kind", "seats", "kelurahan"}:
+            raise TranscriptError(usage)
+        try:
+            start = datetime.fromisoformat(fields[1]).replace(tzinfo=WIB)
+            end = None
+            if len(fields) > 2 and fields[2]:
+                end = datetime.combine(start.date(), time.fromisoformat(fields[2]), WIB)
+        except ValueError:
+            raise TranscriptError(usage) from None
+        with self.router.db.transaction() as session:
+            community = default_community(session)
+            assert community.id is not None
+            try:
+                create_meeting(
+                    session,
+                    community_id=community.id,
+                    title=fields[0],
+                    starts_at=start,
+                    ends_at=end,
+                    place=fields[3] if len(fields) > 3 else None,
+                    kind=options.get("kind", MeetingKind.MEETING),
+                    seats=int(options["seats"]) if "seats" in options else None,
+                    kelurahan=[options["kelurahan"]] if "kelurahan" in options else [],
+                    now=self.now,
+                )
+            except MeetingError as exc:
+                raise TranscriptError(f"{where}: the meeting was refused ({exc.code})") from None
+
+    def plan_notices(self, where: str) -> None:
+        """``@ notices``: the scheduler's notice job runs once at the transcript's clock (what
+        it plans shows under the next ``@ outbox``)."""
+        from storage.meetings_notices import plan_all
+
+        with self.router.db.transaction() as session:
+            plan_all(session, now=self.now, settings=NOTICE_SETTINGS)
 
     def _tick(self) -> datetime:
         if self.started:

@@ -16,6 +16,7 @@ from pydantic import (
     Field,
     SecretStr,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -59,6 +60,7 @@ class Hotline(BaseModel):
 
 # The national SAPA 129 line of the Ministry of Women's Empowerment and Child Protection.
 DEFAULT_HOTLINES = (Hotline(name="SAPA 129", phone="129"),)
+_CLOCK = re.compile(r"^([01]?[0-9]|2[0-3])[:.][0-5][0-9]$")
 
 
 class Settings(BaseSettings):
@@ -121,6 +123,21 @@ class Settings(BaseSettings):
     # [{"name": "SAPA 129", "phone": "129"}, {"name": "...", "phone": "+62..."}].
     wlcc_help_hotlines: tuple[Hotline, ...] = DEFAULT_HOTLINES
 
+    # --- meetings and their notices (storage/meetings*.py, the scheduler's notice job) ---
+    # Local hours when no notice is sent ("21:00-06:00"); what falls due then waits for the
+    # morning. Empty: no quiet hours.
+    wlcc_quiet_hours: str = "21:00-06:00"
+    wlcc_announce_days_before: int = Field(default=7, ge=1, le=60)  # the announcement
+    wlcc_reminder_days_before: int = Field(default=1, ge=1, le=30)  # the reminder
+    # The morning-of reminder to those who said yes, local time ("" for none).
+    wlcc_morning_reminder_time: str = "06:30"
+    # Hours a member asked to take a role (MC, facilitator, speaker) has to answer.
+    wlcc_role_answer_hours: int = Field(default=48, ge=1, le=24 * 14)
+    # Days a theme vote stays open unless the coordinator closes it earlier.
+    wlcc_theme_vote_days: int = Field(default=7, ge=1, le=60)
+    # How many months of a recurring meeting exist ahead.
+    wlcc_meeting_months_ahead: int = Field(default=3, ge=1, le=12)
+
     @field_validator(
         "telegram_bot_token",
         "telegram_webhook_secret",
@@ -174,6 +191,20 @@ class Settings(BaseSettings):
             raise ValueError(
                 'needs at least one help line, e.g. [{"name": "SAPA 129", "phone": "129"}]'
             )
+        return value
+
+    @field_validator("wlcc_quiet_hours", "wlcc_morning_reminder_time")
+    @classmethod
+    def _clock_times(cls, value: str, info: ValidationInfo) -> str:
+        value = value.strip()
+        if not value:
+            return ""
+        parts = value.split("-") if info.field_name == "wlcc_quiet_hours" else [value]
+        if info.field_name == "wlcc_quiet_hours" and len(parts) != 2:
+            raise ValueError('write the quiet hours as "21:00-06:00" (or leave it empty)')
+        for part in parts:
+            if not _CLOCK.match(part.strip()):
+                raise ValueError(f"{part.strip()!r} is not a time of day such as 06:30")
         return value
 
     @field_validator("twilio_whatsapp_from")
