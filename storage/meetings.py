@@ -427,6 +427,29 @@ def audience(session: Session, meeting: Meeting) -> list[Member]:
 
 # --- answers (RSVP) ---
 
+# The words that answer for one meeting, as a choice's payload: "HADIR #12". A notice's choices
+# carry them, so a button or a typed number answers for the meeting the notice was about.
+RSVP_WORDS = {Answer.YES: "HADIR", Answer.NO: "TIDAK", Answer.MAYBE: "MUNGKIN"}
+
+
+def rsvp_choices(t: Translator, meeting_id: int) -> list[tuple[str, str]]:
+    """(payload, label) of the three answers for one meeting, in the reader's language."""
+    return [
+        (f"{RSVP_WORDS[answer]} #{meeting_id}", t(f"meetings.choice.{answer}"))
+        for answer in (Answer.YES, Answer.NO, Answer.MAYBE)
+    ]
+
+
+def lineup(session: Session, meeting_id: int) -> dict[str, Member]:
+    """The roles taken (accepted) at a meeting: role -> member."""
+    rows = session.exec(
+        select(MeetingRole, Member)
+        .join(Member, col(Member.id) == MeetingRole.member_id)
+        .where(MeetingRole.meeting_id == meeting_id, MeetingRole.status == RoleStatus.ACCEPTED)
+        .order_by(col(MeetingRole.answered_at))
+    )
+    return {role.role: member for role, member in rows}
+
 
 @dataclass(frozen=True, slots=True)
 class RsvpResult:
