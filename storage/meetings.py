@@ -643,9 +643,10 @@ def headcount(session: Session, meeting: Meeting) -> Headcount:
 # --- attendance ---
 
 # Code words of the day: short, common, easy to say aloud and to type on a phone.
-_CODE_WORDS = tuple(
-    "MAWAR MELATI ANGGREK KENANGA CEMPAKA TERATAI DAHLIA SEROJA DURIAN MANGGA JERUK NANAS"
-    " PISANG SALAK DUKU PEMPEK TEKWAN MUSI AMPERA SONGKET KEMUNING BAMBU PELANGI MERPATI".split()
+_CODE_WORDS = (
+    *("MAWAR", "MELATI", "ANGGREK", "KENANGA", "CEMPAKA", "TERATAI", "DAHLIA", "SEROJA"),
+    *("DURIAN", "MANGGA", "JERUK", "NANAS", "PISANG", "SALAK", "DUKU", "PEMPEK", "TEKWAN"),
+    *("MUSI", "AMPERA", "SONGKET", "KEMUNING", "BAMBU", "PELANGI", "MERPATI"),
 )
 _CODE_DIGITS = "23456789"  # no 0/1 beside letters O and I
 
