@@ -12,6 +12,7 @@ from sqlmodel import Session, col, select
 from storage.db import Database
 from storage.meetings import (
     Answer,
+    Meeting,
     MeetingError,
     MeetingKind,
     MeetingStatus,
@@ -51,7 +52,7 @@ def _members(session: Session) -> dict[str, Member]:
     return people
 
 
-def _meeting(session: Session, **extra: object):  # type: ignore[no-untyped-def]
+def _meeting(session: Session, **extra: object) -> Meeting:
     values: dict[str, object] = {
         "community_id": COMMUNITY,
         "title": "Pertemuan bulanan",
@@ -79,7 +80,9 @@ def _notices(session: Session) -> list[OutboxMessage]:
         ({"kind": MeetingKind.TRAINING, "seats": 0}, "bad_seats"),
     ],
 )
-def test_a_meeting_that_cannot_be_is_refused(db: Database, extra: dict, code: str) -> None:
+def test_a_meeting_that_cannot_be_is_refused(
+    db: Database, extra: dict[str, object], code: str
+) -> None:
     with db.transaction() as session, pytest.raises(MeetingError) as caught:
         _meeting(session, **extra)
     assert caught.value.code == code
