@@ -14,6 +14,7 @@ import typer
 
 from cli.common import console, err, fail, settings_or_exit
 from cli.inbox import inbox_app
+from cli.meetings import meetings_app
 from cli.members import members_app
 from cli.outbox import outbox_app
 from wlcc.settings import Settings
@@ -31,6 +32,7 @@ telegram_app = typer.Typer(help="Telegram set-up.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(telegram_app, name="telegram")
 app.add_typer(members_app, name="members")
+app.add_typer(meetings_app, name="meetings")
 app.add_typer(inbox_app, name="inbox")
 app.add_typer(outbox_app)  # wlcc worker, wlcc broadcast
 
