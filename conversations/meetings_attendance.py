@@ -103,7 +103,6 @@ class AttendeesDialog(Dialog):
     name = NAME
     keywords = ("PESERTA", "ATTENDEES")
     action = ACTION
-    menu_key = "meetings.coord.peserta_menu"
     help_key = "meetings.coord.peserta_help"
     menu_order = 56
 
