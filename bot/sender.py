@@ -397,9 +397,7 @@ class TelegramOutlet:
         self, chat_id: int, info: MediaInfo, file: str | InputFile, caption: str | None, markup: Any
     ) -> Message:
         if info.is_document:
-            return await self.bot.send_document(
-                chat_id, file, caption=caption, reply_markup=markup
-            )
+            return await self.bot.send_document(chat_id, file, caption=caption, reply_markup=markup)
         return await self.bot.send_photo(chat_id, file, caption=caption, reply_markup=markup)
 
 

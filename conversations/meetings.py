@@ -154,6 +154,8 @@ def _seats_line(ctx: Context, meeting: Meeting) -> str | None:
     if free:
         return ctx.t("meetings.member.seats_left", free=free, seats=meeting.seats)
     waiting = len(waiting_list(ctx.session, meeting.id))
+    if not waiting:
+        return ctx.t("meetings.member.seats_taken", seats=meeting.seats)
     return ctx.t("meetings.member.seats_full", seats=meeting.seats, waiting=waiting)
 
 
