@@ -24,6 +24,7 @@ from __future__ import annotations
 import re
 from datetime import UTC
 from typing import ClassVar
+from zoneinfo import ZoneInfo
 
 from icalendar import Calendar, Event
 
@@ -54,7 +55,7 @@ from storage.meetings import (
 )
 from storage.models import Member, MemberStatus
 from storage.outbox import MEDIA_PREFIX, REPLY_KIND, enqueue
-from wlcc.formatting import format_datetime, to_local
+from wlcc.formatting import DEFAULT_ZONE, format_datetime, to_local
 from wlcc.i18n import Translator
 from wlcc.messages import Choice
 
@@ -95,14 +96,14 @@ def _is_member(ctx: Context) -> bool:
 # --- words ---
 
 
-def when_text(meeting: Meeting, t: Translator, ctx: Context) -> str:
+def when_text(meeting: Meeting, t: Translator, zone: ZoneInfo = DEFAULT_ZONE) -> str:
     """``Sabtu, 12 Desember 2026 pukul 09.00-12.00 WIB`` (the end when known, same day)."""
-    text = format_datetime(meeting.starts_at, t.lang, ctx.zone)
+    text = format_datetime(meeting.starts_at, t.lang, zone)
     if meeting.ends_at is None:
         return text
-    start, end = to_local(meeting.starts_at, ctx.zone), to_local(meeting.ends_at, ctx.zone)
+    start, end = to_local(meeting.starts_at, zone), to_local(meeting.ends_at, zone)
     if end.date() != start.date():
-        return f"{text} - {format_datetime(meeting.ends_at, t.lang, ctx.zone)}"
+        return f"{text} - {format_datetime(meeting.ends_at, t.lang, zone)}"
     head, _, zone_name = text.rpartition(" ")
     clock = end.strftime("%H:%M" if t.lang == "en" else "%H.%M")
     return f"{head}-{clock} {zone_name}"
@@ -161,7 +162,7 @@ def _seats_line(ctx: Context, meeting: Meeting) -> str | None:
 
 def meeting_lines(ctx: Context, meeting: Meeting, member: Member | None) -> list[str]:
     """What a member reads about one meeting (JADWAL, KALENDER on WhatsApp)."""
-    lines = [event_name(meeting, ctx.t), when_text(meeting, ctx.t, ctx)]
+    lines = [event_name(meeting, ctx.t), when_text(meeting, ctx.t, ctx.zone)]
     if meeting.status == MeetingStatus.MOVED and meeting.previous_starts_at is not None:
         old = format_datetime(meeting.previous_starts_at, ctx.t.lang, ctx.zone)
         lines.append(ctx.t("meetings.member.moved_from", old=old))
@@ -236,6 +237,8 @@ def _started_today(ctx: Context, member: Member) -> Meeting | None:
 
 class _AnswerDialog(Dialog):
     answer: ClassVar[str]
+    # "Tidak" answers a question that shows "Tidak setuju" (consent, a deletion): not RSVP.
+    yields_to_labels = True
 
     def accepts(self, args: str) -> bool:
         text = args.strip()
@@ -392,7 +395,7 @@ def meeting_ics(meeting: Meeting, t: Translator, details: str) -> bytes:
     event.add("description", details)
     event.add("status", "CONFIRMED")
     calendar.add_component(event)
-    return calendar.to_ical()
+    return bytes(calendar.to_ical())
 
 
 def _ics_details(ctx: Context, meeting: Meeting) -> str:
@@ -458,7 +461,7 @@ class CalendarDialog(Dialog):
             kind=REPLY_KIND,
             community_id=ctx.speaker.community_id,
             identity_id=identity.id,
-            text=f"{event_name(meeting, ctx.t)}\n{when_text(meeting, ctx.t, ctx)}",
+            text=f"{event_name(meeting, ctx.t)}\n{when_text(meeting, ctx.t, ctx.zone)}",
             media=[f"{MEDIA_PREFIX}{media.id}"],
         )
         ctx.say(ctx.t("meetings.member.calendar_sent", event=event_name(meeting, ctx.t)))

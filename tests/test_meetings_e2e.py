@@ -6,7 +6,7 @@ reply arrives. KALENDER on Telegram arrives as an .ics document."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from icalendar import Calendar
 from sqlmodel import Session
@@ -23,7 +23,8 @@ from tests.test_broadcast_e2e import fast_settings, wait  # noqa: F401 (a fixtur
 from wlcc.formatting import utcnow
 from wlcc.i18n import Translator
 
-START = utcnow().replace(microsecond=0) + timedelta(days=5)
+# 09.00 WIB, some day well ahead (a fixed hour: the end is on the same local day).
+START = datetime(utcnow().year + 1, 3, 6, 2, 0, tzinfo=UTC)
 
 
 def _meeting(session: Session, **extra: object) -> Meeting:
@@ -152,7 +153,7 @@ def test_kalender_on_telegram_sends_the_ics_document(
         [document] = fake_telegram.calls("sendDocument")
         assert document["chat_id"] == SITI.id
         upload = document.files["document"]
-        assert upload.filename.endswith(".ics")
+        assert (upload.filename or "").endswith(".ics")
         assert (document["caption"] or "").startswith("Pertemuan bulanan\n")
         event = Calendar.from_ical(upload.content).walk("VEVENT")[0]
         assert str(event["uid"]) == f"wlcc-meeting-{COMMUNITY}-{meeting_id}@wlcc-bot"
