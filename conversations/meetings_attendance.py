@@ -104,7 +104,7 @@ class AttendeesDialog(Dialog):
     keywords = ("PESERTA", "ATTENDEES")
     action = ACTION
     help_key = "meetings.coord.peserta_help"
-    menu_order = 56
+    menu_order = 86
 
     def accepts(self, args: str) -> bool:
         return not args.strip() or args.strip().lstrip("#").isdigit()
@@ -410,7 +410,7 @@ class AttendanceSummaryDialog(Dialog):
     keywords = ("KEHADIRAN", "REKAP KEHADIRAN", "ATTENDANCE")
     action = ACTION
     help_key = "meetings.coord.kehadiran_help"
-    menu_order = 57
+    menu_order = 87
 
     def start(self, ctx: Context, args: str) -> None:
         ctx.say(summary_text(ctx))

@@ -86,7 +86,7 @@ class NewMeetingDialog(Dialog):
     action = ACTION
     menu_key = "meetings.new.menu"
     help_key = "meetings.new.help"
-    menu_order = 55
+    menu_order = 85
 
     def start(self, ctx: Context, args: str) -> None:
         ctx.begin(self.name, "kind")
