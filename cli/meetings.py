@@ -164,14 +164,17 @@ def _holiday_line(meeting: Meeting) -> str | None:
 
 
 def _flag_holiday(meeting: Meeting, zone: ZoneInfo) -> None:
-    """A one-off meeting on a public holiday: recorded as it is, with the day suggested."""
-    from wlcc.dates import holiday_name, suggest_date
+    """A one-off meeting on a public holiday: recorded as it is, with a day suggested (the
+    same weekday)."""
+    from storage.meetings_rules import holiday_and_suggestion
+    from wlcc.formatting import utcnow
 
     day = meeting.starts_at.astimezone(zone).date()
-    name = holiday_name(day)
-    if name:
-        meeting.holiday = name
-        meeting.suggested_date = suggest_date(day)
+    name, other = holiday_and_suggestion(
+        day, weekday=day.weekday(), today=utcnow().astimezone(zone).date()
+    )
+    meeting.holiday = name
+    meeting.suggested_date = other
 
 
 def _get(session: Session, community: int, meeting_id: int) -> Meeting:
@@ -301,7 +304,7 @@ def recur(
         except MeetingError as exc:
             raise _refused(exc) from None
         made = ensure_rule_occurrences(session, rule, now=now, months=months, zone=zone)
-        which_words = "last" if which == LAST else f"#{which}"
+        which_words = "last" if rule.nth == LAST else f"#{rule.nth}"
         console.print(
             f"Created rule {rule.id}: the {which_words} {weekday.strip().lower()} of every month, "
             f"{rule.start_time}{'-' + rule.end_time if rule.end_time else ''}. "

@@ -21,7 +21,7 @@ from collections import defaultdict
 from datetime import datetime
 
 from babel.dates import format_date as babel_format_date
-from sqlmodel import col, select
+from sqlmodel import col, or_, select
 
 from conversations.engine import Context, Dialog, Turn, register
 from storage.meetings import (
@@ -377,7 +377,7 @@ def summary_text(ctx: Context) -> str:
             select(Member).where(
                 Member.community_id == community,
                 col(Member.anonymised_at).is_(None),
-                (Member.status == MemberStatus.ACTIVE) | col(Member.id).in_(list(by_member)),
+                or_(col(Member.status) == MemberStatus.ACTIVE, col(Member.id).in_(list(by_member))),
             )
         )
     )

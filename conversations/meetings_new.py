@@ -38,7 +38,8 @@ from storage.meetings import (
     create_meeting,
     error_text,
 )
-from wlcc.dates import holiday_name, parse_when, suggest_date
+from storage.meetings_rules import holiday_and_suggestion
+from wlcc.dates import ParsedWhen, holiday_name, parse_when
 from wlcc.formatting import format_date, format_datetime, to_local
 from wlcc.messages import Choice
 
@@ -193,13 +194,12 @@ class NewMeetingDialog(Dialog):
             picked = _moment(turn.choice.removeprefix("when:"))
         if not text or _is_number(text):
             return self._set_when(ctx, picked, None)
-        parsed = parse_when(text, now=ctx.now, zone=ctx.zone)
-        if parsed.error is None and parsed.start is not None:
+        parsed = parse_when(text, ctx.now, ctx.zone)
+        if isinstance(parsed, ParsedWhen):
             return self._set_when(ctx, parsed.start, parsed.end)
         if picked is not None:  # the label of a choice, typed (close enough)
             return self._set_when(ctx, picked, None)
-        code = parsed.error or "unknown"
-        self._ask_when(ctx, True, ctx.t(f"meetings.new.when_error.{code}"))
+        self._ask_when(ctx, True, ctx.t(f"meetings.new.when_error.{parsed.code}"))
         return True
 
     def _set_when(self, ctx: Context, starts_at: datetime | None, ends_at: datetime | None) -> bool:
@@ -323,16 +323,17 @@ class NewMeetingDialog(Dialog):
 
     # 7. the summary
     def _holiday(self, ctx: Context) -> tuple[str | None, datetime | None]:
-        """The public holiday the day is, and the same hour on the day suggested instead."""
+        """The public holiday the day is (in Indonesian, as stored), and the same hour on the
+        day suggested instead (the same weekday)."""
         starts_at = _moment(ctx.data.get("start"))
         if starts_at is None:
             return None, None
         local = to_local(starts_at, ctx.zone)
-        name = holiday_name(local.date())
-        if not name:
-            return None, None
-        other = suggest_date(local.date())
-        if other is None:
+        today = to_local(ctx.now, ctx.zone).date()
+        name, other = holiday_and_suggestion(
+            local.date(), weekday=local.weekday(), today=today + timedelta(days=1)
+        )
+        if not name or other is None:
             return name, None
         return name, datetime.combine(other, local.time(), ctx.zone).astimezone(UTC)
 
@@ -381,6 +382,8 @@ class NewMeetingDialog(Dialog):
         choices = [Choice(SAVE, t("meetings.new.save"))]
         holiday, suggested = self._holiday(ctx)
         if holiday:
+            day = to_local(_moment(data.get("start")) or ctx.now, ctx.zone).date()
+            holiday = holiday_name(day, t.lang) or holiday
             if suggested is not None:
                 lines.append(
                     t(

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
@@ -34,7 +34,7 @@ from storage.meetings import (
     new_checkin_code,
 )
 from storage.ops import insert_ignore
-from wlcc.dates import holiday_name, nth_weekday, suggest_date
+from wlcc.dates import holiday_name, monthly_occurrences, suggest_date
 from wlcc.formatting import DEFAULT_ZONE
 
 LAST = -1  # ``nth`` of "the last weekday of the month"
@@ -64,25 +64,9 @@ def parse_hhmm(text: str | None) -> time | None:
     return time(h, m)
 
 
-def _add_months(year: int, month: int, months: int) -> tuple[int, int]:
-    index = year * 12 + (month - 1) + months
-    return index // 12, index % 12 + 1
-
-
-def _window_end(today: date, months: int) -> date:
-    """The same day ``months`` calendar months later (the month's last day when shorter)."""
-    year, month = _add_months(today.year, today.month, months)
-    day = today.day
-    while True:
-        try:
-            return date(year, month, day)
-        except ValueError:
-            day -= 1
-
-
 @dataclass(frozen=True, slots=True)
 class Occurrence:
-    day: date
+    day: date  # local
     starts_at: datetime  # aware UTC
     ends_at: datetime | None
 
@@ -90,25 +74,32 @@ class Occurrence:
 def occurrences(
     rule: MeetingRule, *, now: datetime, months: int, zone: ZoneInfo
 ) -> list[Occurrence]:
-    """The rule's days still to start from ``now`` up to ``months`` calendar months ahead."""
+    """The rule's days still to start after ``now``, in the ``months`` calendar months from
+    this one (wlcc.dates.monthly_occurrences: a month without the day is skipped)."""
     start = parse_hhmm(rule.start_time)
     if start is None:
         return []
     end = parse_hhmm(rule.end_time)
-    today = aware(now).astimezone(zone).date()
-    last_day = _window_end(today, months)
-    found: list[Occurrence] = []
-    for offset in range(months + 1):
-        year, month = _add_months(today.year, today.month, offset)
-        day = nth_weekday(year, month, rule.weekday, rule.nth)
-        if day is None or day < today or day > last_day:
-            continue
-        starts_at = datetime.combine(day, start, zone).astimezone(UTC)
-        if starts_at <= aware(now):
-            continue
-        ends_at = datetime.combine(day, end, zone).astimezone(UTC) if end else None
-        found.append(Occurrence(day, starts_at, ends_at))
-    return found
+    if end is not None and end <= start:
+        end = None
+    found = monthly_occurrences(rule.weekday, rule.nth, start, end, aware(now), months, zone)
+    return [Occurrence(s.astimezone(zone).date(), s, e) for s, e in found]
+
+
+def holiday_and_suggestion(
+    day: date, *, weekday: int | None = None, today: date | None = None
+) -> tuple[str | None, date | None]:
+    """The public holiday (or cuti bersama) ``day`` is, in Indonesian, and a day suggested
+    instead (the same weekday when given, not before ``today``); (None, None) on an ordinary
+    day. The day itself is never changed here: coordinators decide."""
+    name = holiday_name(day)
+    if not name:
+        return None, None
+    try:
+        other = suggest_date(day, weekday, not_before=today)
+    except ValueError:  # no free day near it (never seen in practice)
+        other = None
+    return name, other
 
 
 def create_rule(
@@ -188,7 +179,7 @@ def ensure_rule_occurrences(
     zone = zone or default_zone()
     existing = set(
         session.exec(
-            select(Meeting.occurrence).where(
+            select(col(Meeting.occurrence)).where(
                 Meeting.rule_id == rule.id, col(Meeting.occurrence).is_not(None)
             )
         )
@@ -197,7 +188,9 @@ def ensure_rule_occurrences(
     for occurrence in occurrences(rule, now=now, months=months, zone=zone):
         if occurrence.day in existing:
             continue  # made before (perhaps cancelled or moved since): never again
-        holiday = holiday_name(occurrence.day)
+        holiday, suggested = holiday_and_suggestion(
+            occurrence.day, weekday=rule.weekday, today=aware(now).astimezone(zone).date()
+        )
         meeting = Meeting(
             community_id=rule.community_id,
             kind=rule.kind,
@@ -210,7 +203,7 @@ def ensure_rule_occurrences(
             rule_id=rule.id,
             occurrence=occurrence.day,
             holiday=holiday,
-            suggested_date=suggest_date(occurrence.day) if holiday else None,
+            suggested_date=suggested,
             checkin_code=new_checkin_code(),
             created_by_member_id=rule.created_by_member_id,
             created_at=now,

@@ -203,10 +203,12 @@ def test_a_saturday_by_its_number_and_a_kelurahan(db: Database, rina: ClockChat)
 @pytest.mark.parametrize(
     "typed, problem",
     [
-        ("kapan-kapan saja", "Maaf, tanggal dan jamnya belum bisa saya baca."),
-        ("31/02 09.00", "Tanggal itu tidak ada di kalender"),
-        ("1/12 09.00", "Waktu itu sudah lewat."),
-        ("12/12 12.00-09.00", "Jam selesai harus sesudah jam mulai"),
+        ("kapan-kapan saja", "Maaf, tanggalnya belum bisa saya baca."),
+        ("31 Februari jam 9", "Tanggal itu tidak ada di kalender (misalnya 31 Februari)."),
+        ("1/12/2026 09.00", "Waktu itu sudah lewat."),
+        ("12/12 12.00-09.00", "Jamnya belum benar"),
+        ("Jumat 12 Desember jam 9", "Hari dan tanggalnya tidak cocok"),
+        ("12/12", "Jamnya belum ada."),
     ],
 )
 def test_a_bad_date_is_asked_again_with_examples(

@@ -127,7 +127,9 @@ def test_a_rule_with_no_day_in_the_window_is_refused(db: Database) -> None:
         ({"kind": "arisan"}, "bad_kind"),
     ],
 )
-def test_bad_rules_are_refused_with_a_code(db: Database, kwargs: dict, code: str) -> None:
+def test_bad_rules_are_refused_with_a_code(
+    db: Database, kwargs: dict[str, object], code: str
+) -> None:
     with pytest.raises(MeetingError) as refused:
         rule(db, at("2026-01-05"), **kwargs)
     assert refused.value.code == code
