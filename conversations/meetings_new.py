@@ -58,14 +58,20 @@ MAX_SEATS = 1000
 _DIGITS = re.compile(r"^\s*(\d{1,4})\s*(?:kursi|orang|seats?|people)?\s*$", re.IGNORECASE)
 
 
-def announce_days() -> int:
-    """WLCC_ANNOUNCE_DAYS_BEFORE (its default when the settings cannot be read here)."""
+def notice_days() -> tuple[int, int]:
+    """WLCC_ANNOUNCE_DAYS_BEFORE and WLCC_REMINDER_DAYS_BEFORE (their defaults when the
+    settings cannot be read here)."""
     from wlcc.settings import Settings, SettingsError, get_settings
 
     try:
-        return get_settings().wlcc_announce_days_before
+        settings = get_settings()
     except SettingsError:  # pragma: no cover - the entry points check the settings first
-        return int(Settings.model_fields["wlcc_announce_days_before"].default)
+        fields = Settings.model_fields
+        return (
+            int(fields["wlcc_announce_days_before"].default),
+            int(fields["wlcc_reminder_days_before"].default),
+        )
+    return settings.wlcc_announce_days_before, settings.wlcc_reminder_days_before
 
 
 def _is_number(text: str) -> bool:
@@ -490,7 +496,7 @@ class NewMeetingDialog(Dialog):
             holiday=holiday,
         )
         ctx.finish()
-        days = announce_days()
+        days, reminder = notice_days()
         ctx.say(
             ctx.t(
                 "meetings.new.saved",
@@ -498,5 +504,6 @@ class NewMeetingDialog(Dialog):
                 title=meeting.title,
                 when=format_datetime(meeting.starts_at, ctx.t.lang, ctx.zone),
                 days=days,
+                reminder=reminder,
             )
         )
