@@ -59,6 +59,9 @@ COMPLAINTS = [
     "mungkin pipanya bocor",
     "hadir warga banyak",
     "kalender rusak",
+    "peserta banyak yang tidak datang",
+    "rapat baru saja selesai",
+    "kehadiran petugas tidak jelas",
 ]
 GREETINGS = [
     "halo",
@@ -120,6 +123,13 @@ def test_everyday_words_start_nothing(db: Database, started: list[str], text: st
         ("not attending", "meetings_no"),
         ("mungkin", "meetings_maybe"),
         ("kalender", "meetings_calendar"),
+        ("rapat baru", "meeting_new"),
+        ("new meeting", "meeting_new"),
+        ("peserta", "meeting_attendees"),
+        ("peserta 12", "meeting_attendees"),
+        ("attendees", "meeting_attendees"),
+        ("kehadiran", "meeting_attendance"),
+        ("attendance", "meeting_attendance"),
         ("batal", "cancel"),
     ],
 )

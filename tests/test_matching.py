@@ -40,6 +40,11 @@ KEYWORDS = [
     "ATTEND",
     "NOT ATTENDING",
     "MAYBE",
+    "NEW MEETING",
+    "PESERTA",
+    "ATTENDEES",
+    "KEHADIRAN",
+    "ATTENDANCE",
 ]
 
 
