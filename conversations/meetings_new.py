@@ -24,7 +24,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, time, timedelta
 
-from sqlmodel import col, select
+from sqlmodel import col, func, select
 
 from conversations.engine import Context, Dialog, Turn, register
 from storage.broadcasts import Audience, count_audience, kelurahan_options
@@ -34,9 +34,15 @@ from storage.meetings import (
     Meeting,
     MeetingError,
     MeetingKind,
+    Rsvp,
     aware,
+    cancel_meeting,
     create_meeting,
     error_text,
+    get_meeting,
+    is_open,
+    move_meeting,
+    upcoming_meetings,
 )
 from storage.meetings_rules import holiday_and_suggestion
 from wlcc.dates import ParsedWhen, holiday_name, parse_when
@@ -84,6 +90,61 @@ def _iso(moment: datetime | None) -> str | None:
 
 def _moment(text: str | None) -> datetime | None:
     return datetime.fromisoformat(text) if text else None
+
+
+def coming_saturdays(ctx: Context) -> list[datetime]:
+    """The coming Saturdays at 09.00 (local), offered as numbered choices for the day."""
+    today = to_local(ctx.now, ctx.zone).date()
+    first = today + timedelta(days=(5 - today.weekday()) % 7 or 7)
+    return [
+        datetime.combine(first + timedelta(weeks=i), DEFAULT_HOUR, ctx.zone).astimezone(UTC)
+        for i in range(SUGGESTED_SATURDAYS)
+    ]
+
+
+def ask_when(
+    ctx: Context,
+    again: bool = False,
+    problem: str | None = None,
+    *,
+    moving: bool = False,
+) -> None:
+    """When is it: the accepted forms with examples, and the coming Saturdays by number."""
+    choices = [
+        Choice(f"when:{_iso(moment)}", format_datetime(moment, ctx.t.lang, ctx.zone))
+        for moment in coming_saturdays(ctx)
+    ]
+    lines = []
+    if problem:
+        lines.append(problem)
+    elif again:
+        lines.append(ctx.t("meetings.new.when_not_understood"))
+    lines.append(ctx.t("meetings.change.ask_when" if moving else "meetings.new.ask_when"))
+    ctx.ask("\n".join(lines), choices)
+
+
+def read_when(ctx: Context, turn: Turn) -> tuple[datetime, datetime | None] | str | None:
+    """The answer to :func:`ask_when`: (start, end) in UTC; the sentence saying what is wrong
+    with the typed date (past, "31 Februari", no time...); None when nothing was answered. A
+    typed text that reads as a date wins over a choice it happens to resemble."""
+    text = turn.text.strip()
+    picked = None
+    if turn.choice and turn.choice.startswith("when:"):
+        picked = _moment(turn.choice.removeprefix("when:"))
+    if not text or _is_number(text):
+        return (picked, None) if picked is not None else None
+    parsed = parse_when(text, ctx.now, ctx.zone)
+    if isinstance(parsed, ParsedWhen):
+        start, end = parsed.start, parsed.end
+    elif picked is not None:  # the label of a choice, typed (close enough)
+        start, end = picked, None
+    else:
+        return ctx.t(f"meetings.new.when_error.{parsed.code}")
+    if aware(start) <= aware(ctx.now):
+        return ctx.t("meetings.new.when_error.past")
+    if end is not None and aware(end) <= aware(start):
+        return ctx.t("meetings.new.when_error.end_before_start")
+    return start, end
 
 
 @register
@@ -172,51 +233,19 @@ class NewMeetingDialog(Dialog):
         return True
 
     # 3. when
-    def _saturdays(self, ctx: Context) -> list[datetime]:
-        today = to_local(ctx.now, ctx.zone).date()
-        first = today + timedelta(days=(5 - today.weekday()) % 7 or 7)
-        return [
-            datetime.combine(first + timedelta(weeks=i), DEFAULT_HOUR, ctx.zone).astimezone(UTC)
-            for i in range(SUGGESTED_SATURDAYS)
-        ]
-
     def _ask_when(self, ctx: Context, again: bool, problem: str | None = None) -> None:
-        choices = [
-            Choice(f"when:{_iso(moment)}", format_datetime(moment, ctx.t.lang, ctx.zone))
-            for moment in self._saturdays(ctx)
-        ]
-        lines = []
-        if problem:
-            lines.append(problem)
-        elif again:
-            lines.append(ctx.t("meetings.new.when_not_understood"))
-        lines.append(ctx.t("meetings.new.ask_when"))
-        ctx.ask("\n".join(lines), choices)
+        ask_when(ctx, again, problem)
 
     def _on_when(self, ctx: Context, turn: Turn) -> bool:
-        text = turn.text.strip()
-        picked = None
-        if turn.choice and turn.choice.startswith("when:"):
-            picked = _moment(turn.choice.removeprefix("when:"))
-        if not text or _is_number(text):
-            return self._set_when(ctx, picked, None)
-        parsed = parse_when(text, ctx.now, ctx.zone)
-        if isinstance(parsed, ParsedWhen):
-            return self._set_when(ctx, parsed.start, parsed.end)
-        if picked is not None:  # the label of a choice, typed (close enough)
-            return self._set_when(ctx, picked, None)
-        self._ask_when(ctx, True, ctx.t(f"meetings.new.when_error.{parsed.code}"))
-        return True
-
-    def _set_when(self, ctx: Context, starts_at: datetime | None, ends_at: datetime | None) -> bool:
-        if starts_at is None:
+        found = read_when(ctx, turn)
+        if found is None:
             return False
-        if aware(starts_at) <= aware(ctx.now):
-            self._ask_when(ctx, True, ctx.t("meetings.new.when_error.past"))
+        if isinstance(found, str):
+            self._ask_when(ctx, True, found)
             return True
-        if ends_at is not None and aware(ends_at) <= aware(starts_at):
-            self._ask_when(ctx, True, ctx.t("meetings.new.when_error.end_before_start"))
-            return True
+        return self._set_when(ctx, *found)
+
+    def _set_when(self, ctx: Context, starts_at: datetime, ends_at: datetime | None) -> bool:
         ctx.data["start"] = _iso(starts_at)
         ctx.data["end"] = _iso(ends_at)
         self._next(ctx, "place")
@@ -507,3 +536,273 @@ class NewMeetingDialog(Dialog):
                 reminder=reminder,
             )
         )
+
+
+# --- RAPAT UBAH and RAPAT BATAL: move or cancel a coming meeting ---
+
+CHANGE_ACTION = ACTION  # moving or cancelling is part of planning meetings
+MOVE = "chg:move"
+DROP = "chg:cancel"
+KEEP = "chg:keep"
+DO_MOVE = "chg:do_move"
+DO_CANCEL = "chg:do_cancel"
+CHANGE_LIST = 9  # the coming meetings offered, at most
+
+
+def _not_before(ctx: Context) -> datetime | None:
+    """Notices told now (who answered) wait for the end of the quiet hours."""
+    from wlcc.dates import outside_quiet_hours, parse_quiet_hours
+    from wlcc.settings import SettingsError, get_settings
+
+    try:
+        quiet = parse_quiet_hours(get_settings().wlcc_quiet_hours)
+    except (SettingsError, ValueError):  # pragma: no cover - checked at start-up
+        return None
+    moment = outside_quiet_hours(ctx.now, quiet, ctx.zone)
+    return moment if moment > aware(ctx.now) else None
+
+
+def _answered(ctx: Context, meeting: Meeting) -> int:
+    return int(
+        ctx.session.exec(
+            select(func.count()).select_from(Rsvp).where(Rsvp.meeting_id == meeting.id)
+        ).one()
+    )
+
+
+def _label(ctx: Context, meeting: Meeting) -> str:
+    return ctx.t(
+        "meetings.coord.meeting_line",
+        title=meeting.title,
+        when=format_datetime(meeting.starts_at, ctx.t.lang, ctx.zone),
+    )
+
+
+@register
+class ChangeMeetingDialog(Dialog):
+    """RAPAT UBAH: pick a coming meeting, then move it (a new day and time) or cancel it;
+    everyone who answered is told (storage.meetings.move_meeting / cancel_meeting)."""
+
+    name = "meeting_change"
+    keywords = ("RAPAT UBAH", "UBAH RAPAT", "PINDAH RAPAT", "CHANGE MEETING")
+    action = CHANGE_ACTION
+    help_key = "meetings.change.help"
+    menu_order = 88
+    cancelling = False  # RAPAT BATAL goes straight to the cancel question
+
+    def accepts(self, args: str) -> bool:
+        return not args.strip() or args.strip().lstrip("#").isdigit()
+
+    def start(self, ctx: Context, args: str) -> None:
+        coming = upcoming_meetings(
+            ctx.session, ctx.speaker.community_id, ctx.now, limit=CHANGE_LIST
+        )
+        wanted = args.strip().lstrip("#")
+        if wanted.isdigit():
+            coming = [m for m in coming if m.id == int(wanted)]
+            if not coming:
+                ctx.say(ctx.t("meetings.change.no_such"))
+                return
+        if not coming:
+            ctx.say(ctx.t("meetings.change.none"))
+            return
+        ctx.begin(self.name, "pick")
+        ctx.data["cancelling"] = self.cancelling
+        if len(coming) == 1:
+            self._picked(ctx, coming[0])
+            return
+        ctx.data["ids"] = [m.id for m in coming]
+        self._ask_pick(ctx)
+
+    def _ask_pick(self, ctx: Context, again: bool = False) -> None:
+        ids = [int(i) for i in ctx.data.get("ids", [])]
+        choices = []
+        for meeting_id in ids:
+            meeting = get_meeting(ctx.session, ctx.speaker.community_id, meeting_id)
+            if meeting is not None:
+                choices.append(Choice(f"pick:{meeting_id}", _label(ctx, meeting)))
+        key = "meetings.change.ask_pick_again" if again else "meetings.change.ask_pick"
+        ctx.ask(ctx.t(key), choices)
+
+    def _meeting(self, ctx: Context) -> Meeting | None:
+        meeting = get_meeting(ctx.session, ctx.speaker.community_id, int(ctx.data.get("id", 0)))
+        if meeting is None or not is_open(meeting) or aware(meeting.starts_at) <= aware(ctx.now):
+            return None
+        return meeting
+
+    def _picked(self, ctx: Context, meeting: Meeting) -> None:
+        ctx.data["id"] = meeting.id
+        if ctx.data.get("cancelling"):
+            self._ask_cancel(ctx, meeting)
+            return
+        ctx.goto("action")
+        ctx.ask(
+            ctx.t("meetings.change.ask_action", meeting=_label(ctx, meeting)),
+            [
+                Choice(MOVE, ctx.t("meetings.change.move")),
+                Choice(DROP, ctx.t("meetings.change.cancel_it")),
+            ],
+        )
+
+    def reprompt(self, ctx: Context) -> None:
+        meeting = self._meeting(ctx)
+        if ctx.step == "pick":
+            self._ask_pick(ctx, again=True)
+        elif meeting is None:
+            ctx.finish()
+            ctx.say(ctx.t("meetings.change.gone"))
+        elif ctx.step == "when":
+            ask_when(ctx, again=True, moving=True)
+        elif ctx.step == "confirm_move":
+            self._ask_move(ctx, meeting)
+        elif ctx.step == "confirm_cancel":
+            self._ask_cancel(ctx, meeting)
+        else:
+            self._picked(ctx, meeting)
+
+    def handle(self, ctx: Context, turn: Turn) -> bool:
+        step = ctx.step
+        if step == "pick":
+            chosen = (turn.choice or "").removeprefix("pick:")
+            ids = [int(i) for i in ctx.data.get("ids", [])]
+            if not chosen.isdigit() or int(chosen) not in ids:
+                return False
+            ctx.data["id"] = int(chosen)
+        meeting = self._meeting(ctx)
+        if meeting is None:
+            ctx.finish()
+            ctx.say(ctx.t("meetings.change.gone"))
+            return True
+        if step == "pick":
+            self._picked(ctx, meeting)
+        elif step == "action":
+            if turn.choice == MOVE:
+                ctx.goto("when")
+                ask_when(ctx, moving=True)
+            elif turn.choice == DROP:
+                self._ask_cancel(ctx, meeting)
+            else:
+                return False
+        elif step == "when":
+            found = read_when(ctx, turn)
+            if found is None:
+                return False
+            if isinstance(found, str):
+                ask_when(ctx, True, found, moving=True)
+                return True
+            ctx.data["start"], ctx.data["end"] = _iso(found[0]), _iso(found[1])
+            self._ask_move(ctx, meeting)
+        elif step in ("confirm_move", "confirm_cancel"):
+            return self._confirm(ctx, meeting, turn)
+        else:
+            return False
+        return True
+
+    def _ask_move(self, ctx: Context, meeting: Meeting) -> None:
+        ctx.goto("confirm_move")
+        start = _moment(ctx.data.get("start"))
+        assert start is not None
+        lines = [
+            ctx.t(
+                "meetings.change.confirm_move",
+                meeting=_label(ctx, meeting),
+                new=format_datetime(start, ctx.t.lang, ctx.zone),
+                count=_answered(ctx, meeting),
+            )
+        ]
+        day = to_local(start, ctx.zone).date()
+        holiday, other = holiday_and_suggestion(
+            day, weekday=day.weekday(), today=to_local(ctx.now, ctx.zone).date()
+        )
+        if holiday:
+            name = holiday_name(day, ctx.t.lang) or holiday
+            if other is not None:
+                suggested = format_date(other, ctx.t.lang)
+                lines.append(ctx.t("meetings.new.holiday", holiday=name, suggested=suggested))
+            else:
+                lines.append(ctx.t("meetings.new.holiday_no_suggestion", holiday=name))
+        ctx.ask(
+            "\n".join(lines),
+            [
+                Choice(DO_MOVE, ctx.t("meetings.change.do_move")),
+                Choice(KEEP, ctx.t("meetings.change.keep")),
+            ],
+            cancel=None,
+        )
+
+    def _ask_cancel(self, ctx: Context, meeting: Meeting) -> None:
+        ctx.goto("confirm_cancel")
+        ctx.ask(
+            ctx.t(
+                "meetings.change.confirm_cancel",
+                meeting=_label(ctx, meeting),
+                count=_answered(ctx, meeting),
+            ),
+            [
+                Choice(DO_CANCEL, ctx.t("meetings.change.do_cancel")),
+                Choice(KEEP, ctx.t("meetings.change.keep")),
+            ],
+            cancel=None,
+        )
+
+    def _confirm(self, ctx: Context, meeting: Meeting, turn: Turn) -> bool:
+        if turn.choice == KEEP:
+            ctx.finish()
+            ctx.say(ctx.t("meetings.change.kept"))
+            return True
+        wanted = DO_MOVE if ctx.step == "confirm_move" else DO_CANCEL
+        if turn.choice != wanted:
+            return False
+        if not ctx.require(CHANGE_ACTION, target=f"meeting:{meeting.id}"):
+            ctx.finish()
+            return True
+        old = meeting.starts_at
+        try:
+            if wanted == DO_CANCEL:
+                told = cancel_meeting(
+                    ctx.session, meeting, now=ctx.now, not_before=_not_before(ctx)
+                )
+            else:
+                start = _moment(ctx.data.get("start"))
+                assert start is not None
+                told = move_meeting(
+                    ctx.session,
+                    meeting,
+                    starts_at=start,
+                    ends_at=_moment(ctx.data.get("end")),
+                    now=ctx.now,
+                    not_before=_not_before(ctx),
+                )
+                day = to_local(start, ctx.zone).date()
+                meeting.holiday, meeting.suggested_date = holiday_and_suggestion(
+                    day, weekday=day.weekday(), today=to_local(ctx.now, ctx.zone).date()
+                )
+                ctx.session.add(meeting)
+        except MeetingError as exc:
+            ctx.finish()
+            ctx.say(error_text(ctx.t, exc))
+            return True
+        ctx.audit(
+            "meeting.cancel" if wanted == DO_CANCEL else "meeting.move",
+            target=f"meeting:{meeting.id}",
+            old=_iso(old),
+            new=_iso(meeting.starts_at) if wanted == DO_MOVE else None,
+            told=told,
+        )
+        ctx.finish()
+        if wanted == DO_CANCEL:
+            ctx.say(ctx.t("meetings.change.cancelled", title=meeting.title, count=told))
+        else:
+            when = format_datetime(meeting.starts_at, ctx.t.lang, ctx.zone)
+            ctx.say(ctx.t("meetings.change.moved", title=meeting.title, when=when, count=told))
+        return True
+
+
+@register
+class CancelMeetingDialog(ChangeMeetingDialog):
+    """RAPAT BATAL: the same, straight to cancelling."""
+
+    name = "meeting_cancel"
+    keywords = ("RAPAT BATAL", "BATALKAN RAPAT", "CANCEL MEETING")
+    help_key = None
+    cancelling = True

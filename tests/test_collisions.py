@@ -62,6 +62,8 @@ COMPLAINTS = [
     "peserta banyak yang tidak datang",
     "rapat baru saja selesai",
     "kehadiran petugas tidak jelas",
+    "rapat batal karena hujan",
+    "ubah rapat jadi sore saja",
 ]
 GREETINGS = [
     "halo",
@@ -130,6 +132,11 @@ def test_everyday_words_start_nothing(db: Database, started: list[str], text: st
         ("attendees", "meeting_attendees"),
         ("kehadiran", "meeting_attendance"),
         ("attendance", "meeting_attendance"),
+        ("rapat ubah", "meeting_change"),
+        ("change meeting", "meeting_change"),
+        ("rapat batal", "meeting_cancel"),
+        ("batalkan rapat", "meeting_cancel"),
+        ("cancel meeting", "meeting_cancel"),
         ("batal", "cancel"),
     ],
 )

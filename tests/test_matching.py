@@ -45,6 +45,10 @@ KEYWORDS = [
     "ATTENDEES",
     "KEHADIRAN",
     "ATTENDANCE",
+    "RAPAT UBAH",
+    "RAPAT BATAL",
+    "CHANGE MEETING",
+    "CANCEL MEETING",
 ]
 
 

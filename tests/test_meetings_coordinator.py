@@ -23,7 +23,7 @@ from storage.meetings import (
     create_meeting,
     record_attendance,
 )
-from storage.models import AuditLog, Member
+from storage.models import AuditLog, Member, OutboxMessage
 from tests.outbox_support import COMMUNITY, add_member, phone
 from wlcc.messages import Inbound, Location, Outbound
 
@@ -547,3 +547,68 @@ def test_members_cannot_see_attendees(db: Database, people, saturday: int) -> No
     with db.transaction() as session:
         audits = session.exec(select(AuditLog).where(AuditLog.action == "meeting.attendees")).all()
         assert [a.allowed for a in audits] == [False, False]
+
+
+# --- RAPAT UBAH and RAPAT BATAL ---
+
+
+def test_move_a_meeting_tells_who_answered(
+    db: Database, rina: ClockChat, saturday: int, people: dict[str, int]
+) -> None:
+    other = plan(db, "Pelatihan", datetime(2026, 12, 19, 9, tzinfo=ZONE))
+    pick = rina.last("rapat ubah")
+    assert pick.text == "Acara yang mana?"
+    assert [c.payload for c in pick.choices] == [f"pick:{saturday}", f"pick:{other}"]
+    action = rina.last("1")
+    assert [c.label for c in action.choices] == ["Pindah hari atau jam", "Batalkan acara"]
+    when = rina.last("1")
+    assert when.text.startswith("Dipindah ke hari dan jam berapa?")
+    [again] = rina.texts("31 Februari jam 9")
+    assert again.startswith("Tanggal itu tidak ada di kalender")
+    confirm = rina.last("Sabtu 19 Desember jam 10")
+    assert confirm.text == (
+        'Pindahkan "Pertemuan bulanan", Sabtu, 12 Desember 2026 pukul 09.00 WIB ke Sabtu, '
+        "19 Desember 2026 pukul 10.00 WIB? 3 orang yang sudah menjawab akan diberi tahu waktu "
+        "lama dan barunya."
+    )
+    [moved] = rina.texts("1")
+    assert moved.startswith('"Pertemuan bulanan" sudah dipindah ke Sabtu, 19 Desember 2026')
+    with db.transaction() as session:
+        meeting = session.get(Meeting, saturday)
+        assert meeting is not None and meeting.status == MeetingStatus.MOVED
+        assert local(meeting.starts_at) == datetime(2026, 12, 19, 10, tzinfo=ZONE)
+        told = session.exec(select(OutboxMessage).where(OutboxMessage.kind == "meeting")).all()
+        assert {row.member_id for row in told} == {people[n] for n in ("Siti", "Ani", "Dewi")}
+        assert [a.action for a in session.exec(select(AuditLog))][-1] == "meeting.move"
+
+
+def test_cancel_a_meeting_or_keep_it(
+    db: Database, rina: ClockChat, saturday: int, people: dict[str, int]
+) -> None:
+    confirm = rina.last("rapat batal")  # one coming meeting: no list
+    assert confirm.text.startswith('Batalkan "Pertemuan bulanan", Sabtu, 12 Desember 2026')
+    assert [c.label for c in confirm.choices] == [
+        "Ya, batalkan acaranya",
+        "Jangan, biarkan seperti semula",
+    ]
+    assert rina.texts("2") == ["Baik, acaranya tidak diubah."]
+    rina.send(f"rapat batal {saturday}")
+    assert rina.texts("1") == [
+        '"Pertemuan bulanan" sudah dibatalkan. 3 orang yang sudah menjawab akan diberi tahu.'
+    ]
+    with db.transaction() as session:
+        meeting = session.get(Meeting, saturday)
+        assert meeting is not None and meeting.status == MeetingStatus.CANCELLED
+    assert rina.texts("rapat ubah") == [
+        "Tidak ada acara yang akan datang untuk diubah. Ketik RAPAT BARU untuk membuatnya."
+    ]
+    assert rina.texts("rapat batal 999")[0].startswith("Tidak ada acara yang akan datang")
+
+
+def test_members_cannot_move_or_cancel(db: Database, people, saturday: int) -> None:
+    siti = ClockChat(Router(db), phone(1))
+    assert siti.texts("rapat batal")[0].startswith("Maaf")
+    assert siti.texts("rapat ubah")[0].startswith("Maaf")
+    with db.transaction() as session:
+        meeting = session.get(Meeting, saturday)
+        assert meeting is not None and meeting.status == MeetingStatus.PLANNED
