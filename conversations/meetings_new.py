@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, time, timedelta
+from typing import ClassVar
 
 from sqlmodel import col, func, select
 
@@ -387,7 +388,11 @@ class NewMeetingDialog(Dialog):
             )
         place = data.get("place") or t("meetings.new.no_place")
         if data.get("lat") is not None:
-            place = t("meetings.new.with_pin", place=place)
+            place = (
+                t("meetings.new.with_pin", place=place)
+                if data.get("place")
+                else t("meetings.new.pin_only")
+            )
         kelurahan: list[str] = data.get("kelurahan") or []
         audience = Audience("kelurahan", kelurahan[0]) if kelurahan else Audience("all")
         count = count_audience(ctx.session, ctx.speaker.community_id, audience).total
@@ -584,9 +589,14 @@ class ChangeMeetingDialog(Dialog):
     everyone who answered is told (storage.meetings.move_meeting / cancel_meeting)."""
 
     name = "meeting_change"
-    keywords = ("RAPAT UBAH", "UBAH RAPAT", "PINDAH RAPAT", "CHANGE MEETING")
+    keywords: ClassVar[tuple[str, ...]] = (
+        "RAPAT UBAH",
+        "UBAH RAPAT",
+        "PINDAH RAPAT",
+        "CHANGE MEETING",
+    )
     action = CHANGE_ACTION
-    help_key = "meetings.change.help"
+    help_key: ClassVar[str | None] = "meetings.change.help"
     menu_order = 88
     cancelling = False  # RAPAT BATAL goes straight to the cancel question
 

@@ -612,3 +612,14 @@ def test_members_cannot_move_or_cancel(db: Database, people, saturday: int) -> N
     with db.transaction() as session:
         meeting = session.get(Meeting, saturday)
         assert meeting is not None and meeting.status == MeetingStatus.PLANNED
+
+
+def test_a_pin_alone_is_the_place(db: Database, rina: ClockChat) -> None:
+    for text in ("rapat baru", "1", "Tema", "12/12 09.00"):
+        rina.send(text)
+    rina.send(location=Location(-2.9761, 104.7754))
+    summary = rina.last("1")
+    assert "Tempat: lokasi di peta (pin)\n" in summary.text
+    rina.send("1")
+    [meeting] = meetings(db)
+    assert (meeting.place, meeting.latitude, meeting.longitude) == (None, -2.9761, 104.7754)

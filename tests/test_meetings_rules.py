@@ -224,3 +224,15 @@ def test_two_schedulers_make_each_meeting_once(db: Database) -> None:
     thread.join(timeout=30)
     assert second == [0]
     assert len(days(db)) == 3
+
+
+def test_the_notice_jobs_call_needs_no_zone(db: Database, clean_env: None) -> None:
+    """The notice job calls ensure_occurrences(session, now=..., months=...): WLCC_TIMEZONE
+    (Asia/Jakarta by default) is the rules' zone."""
+    now = at("2026-01-05")
+    rule(db, now)
+    with db.transaction() as session:
+        assert ensure_occurrences(session, now=now, months=1) == 1
+    with db.transaction() as session:
+        [meeting] = session.exec(select(Meeting)).all()
+        assert meeting.starts_at.replace(tzinfo=UTC) == at("2026-01-10", 9)
