@@ -25,6 +25,7 @@ from storage.meetings_roles import (
     AnswerStatus,
     active_pause,
     answer_role,
+    lapsed_ask,
     months_later,
     pause_roles,
     pending_asks,
@@ -76,7 +77,10 @@ class _Answer(Dialog):
             self._answer(ctx, member, number)
             return
         waiting = pending_asks(ctx.session, member, ctx.now)
-        if not waiting:
+        lapsed = None if waiting else lapsed_ask(ctx.session, member, ctx.now)
+        if lapsed is not None:
+            self._answer(ctx, member, lapsed)  # told it is too late
+        elif not waiting:
             ctx.say(ctx.t("meetings_roles.none_pending"))
         elif len(waiting) == 1:
             row, _ = waiting[0]
@@ -172,7 +176,7 @@ class PauseRolesDialog(_MembersOnly):
     name = "meeting_roles_pause"
     keywords = ("CUTI PERAN", "ISTIRAHAT PERAN", "PAUSE ROLES")
     help_key = "meetings_roles.help_pause"
-    menu_order = 45
+    menu_order = 200  # last in BANTUAN, before MENU and BATAL
 
     def start(self, ctx: Context, args: str) -> None:
         ctx.begin(self.name, "duration")

@@ -438,6 +438,22 @@ def pending_asks(
     return [(row, meeting) for row, meeting in rows]
 
 
+def lapsed_ask(session: Session, member: Member, now: datetime) -> MeetingRole | None:
+    """Her latest ask that ran out of time at a meeting still to come (a late TERIMA is told
+    so, rather than that nothing waits)."""
+    return session.exec(
+        select(MeetingRole)
+        .join(Meeting, col(Meeting.id) == MeetingRole.meeting_id)
+        .where(
+            MeetingRole.member_id == member.id,
+            MeetingRole.status == RoleStatus.EXPIRED,
+            col(Meeting.status).in_(MeetingStatus.OPEN),
+            col(Meeting.starts_at) > aware(now),
+        )
+        .order_by(col(MeetingRole.answered_at).desc(), col(MeetingRole.id).desc())
+    ).first()
+
+
 class AnswerStatus:
     ACCEPTED = "accepted"
     DECLINED = "declined"
