@@ -30,6 +30,14 @@ from storage.broadcasts import (
     text_length,
 )
 from storage.media import create_media
+from storage.meetings import (
+    NO_ANSWER,
+    Answer,
+    get_meeting,
+    headcount,
+    next_meeting,
+    rsvp_audience_value,
+)
 from wlcc.messages import Choice, Media
 
 NAME = "broadcast"
@@ -37,6 +45,7 @@ ACTION = "broadcast.send"
 SEND = "bc:send"
 CANCEL = "BATAL"  # the global cancel word: a button and a typed BATAL do the same
 STATUS_WORDS = ("STATUS", "LAPORAN", "HASIL")
+GROUP_STEPS = ("kelurahan", "role", "rsvp")
 
 
 def _audience_label(ctx: Context, audience: Audience) -> str:
@@ -44,7 +53,23 @@ def _audience_label(ctx: Context, audience: Audience) -> str:
         return ctx.t("broadcast.audience_kelurahan", name=audience.value or "-")
     if audience.kind == "role":
         return ctx.t("broadcast.audience_role", role=ctx.t(f"broadcast.role.{audience.value}"))
+    if audience.kind == "rsvp":
+        meeting_id, _, rest = (audience.value or "").partition(":")
+        meeting = get_meeting(ctx.session, ctx.speaker.community_id, int(meeting_id or 0))
+        answer = rest.partition(":")[0]
+        return ctx.t(f"broadcast.audience_rsvp.{answer}", title=meeting.title if meeting else "-")
     return ctx.t("broadcast.audience_all")
+
+
+def _rsvp_options(ctx: Context) -> list[tuple[str, int]]:
+    """The answers to the next meeting as audiences ("12:yes"), with how many gave each."""
+    meeting = next_meeting(ctx.session, ctx.speaker.community_id, ctx.now)
+    if meeting is None:
+        return []
+    count = headcount(ctx.session, meeting)
+    given = {Answer.YES: count.yes, Answer.MAYBE: count.maybe, Answer.NO: count.no}
+    given[NO_ANSWER] = count.none
+    return [(rsvp_audience_value(meeting, answer), n) for answer, n in given.items() if n]
 
 
 @register
@@ -75,7 +100,7 @@ class BroadcastDialog(Dialog):
             return self._compose(ctx, turn)
         if step == "audience":
             return self._audience(ctx, turn)
-        if step in ("kelurahan", "role"):
+        if step in GROUP_STEPS:
             return self._group(ctx, turn)
         if step == "confirm":
             return self._confirm(ctx, turn)
@@ -86,7 +111,7 @@ class BroadcastDialog(Dialog):
             ctx.ask(ctx.t("broadcast.ask_content"))
         elif ctx.step == "confirm":
             self._ask_confirm(ctx, again=True)
-        elif ctx.step in ("kelurahan", "role"):
+        elif ctx.step in GROUP_STEPS:
             self._ask_group(ctx, ctx.step, again=True)
         else:
             self._ask_audience(ctx, again=True)
@@ -116,27 +141,33 @@ class BroadcastDialog(Dialog):
     # --- 2. to whom ---
     def _ask_audience(self, ctx: Context, again: bool = False) -> None:
         everyone = count_audience(ctx.session, ctx.speaker.community_id, Audience("all"))
+        choices = [
+            Choice("aud:all", ctx.t("broadcast.audience_all_choice", count=everyone.total)),
+            Choice("aud:kelurahan", ctx.t("broadcast.audience_kelurahan_choice")),
+            Choice("aud:role", ctx.t("broadcast.audience_role_choice")),
+        ]
+        meeting = next_meeting(ctx.session, ctx.speaker.community_id, ctx.now)
+        if meeting is not None:
+            choices.append(
+                Choice("aud:rsvp", ctx.t("broadcast.audience_rsvp_choice", title=meeting.title))
+            )
         ctx.ask(
-            ctx.t("broadcast.ask_audience_again" if again else "broadcast.ask_audience"),
-            [
-                Choice("aud:all", ctx.t("broadcast.audience_all_choice", count=everyone.total)),
-                Choice("aud:kelurahan", ctx.t("broadcast.audience_kelurahan_choice")),
-                Choice("aud:role", ctx.t("broadcast.audience_role_choice")),
-            ],
+            ctx.t("broadcast.ask_audience_again" if again else "broadcast.ask_audience"), choices
         )
 
     def _audience(self, ctx: Context, turn: Turn) -> bool:
         if turn.choice == "aud:all":
             self._preview(ctx, Audience("all"))
             return True
-        if turn.choice in ("aud:kelurahan", "aud:role"):
+        if turn.choice in ("aud:kelurahan", "aud:role", "aud:rsvp"):
             step = turn.choice.removeprefix("aud:")
             community = ctx.speaker.community_id
-            options = (
-                kelurahan_options(ctx.session, community)
-                if step == "kelurahan"
-                else role_options(ctx.session, community)
-            )
+            if step == "kelurahan":
+                options = kelurahan_options(ctx.session, community)
+            elif step == "role":
+                options = role_options(ctx.session, community)
+            else:
+                options = _rsvp_options(ctx)
             if not options:
                 ctx.say(ctx.t("broadcast.no_group"))
                 self._ask_audience(ctx)
@@ -154,11 +185,18 @@ class BroadcastDialog(Dialog):
         counts: list[int] = ctx.data.get("counts", [])
         choices = []
         for i, (name, count) in enumerate(zip(names, counts, strict=False)):
-            label = name if step == "kelurahan" else ctx.t(f"broadcast.role.{name}")
+            if step == "kelurahan":
+                label = name
+            elif step == "rsvp":  # "12:yes"
+                label = ctx.t(f"broadcast.rsvp.{name.split(':')[1]}")
+            else:
+                label = ctx.t(f"broadcast.role.{name}")
             choices.append(
                 Choice(f"grp:{i}", ctx.t("broadcast.option_count", name=label, count=count))
             )
-        key = "broadcast.ask_kelurahan" if step == "kelurahan" else "broadcast.ask_role"
+        key = {"kelurahan": "broadcast.ask_kelurahan", "rsvp": "broadcast.ask_rsvp"}.get(
+            step, "broadcast.ask_role"
+        )
         ctx.ask(ctx.t("broadcast.ask_group_again" if again else key), choices)
 
     def _group(self, ctx: Context, turn: Turn) -> bool:

@@ -1,9 +1,9 @@
 """Broadcasts: an announcement to a group of members, fanned out through the outbox.
 
 Audiences are named filters over the active members of a community (:data:`AUDIENCES`): everyone,
-one kelurahan, one role. A new kind of audience is one function added with
-:func:`register_audience`: when meetings and RSVPs exist, ``"rsvp"`` (value such as
-``"42:yes"``) joins the RSVP table there, and the dialog, the CLI and the counts use it unchanged.
+one kelurahan, one role, one answer to a meeting (``"rsvp"``, value such as ``"42:yes"``:
+storage.meetings.rsvp_audience). A new kind of audience is one function added with
+:func:`register_audience`; the dialog, the CLI and the counts use it unchanged.
 
 A broadcast is one outbox row per member (key ``broadcast:<id>:member:<member id>``, bulk
 priority), so producing it twice sends nothing twice and the sender's rules (rate limits,
@@ -22,6 +22,7 @@ from sqlalchemy import Table, case, func, update
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
+from storage.meetings import rsvp_audience
 from storage.models import (
     Broadcast,
     BroadcastStatus,
@@ -94,6 +95,7 @@ AUDIENCES: dict[str, AudienceFilter] = {
     "all": _everyone,
     "kelurahan": _kelurahan,
     "role": _role,
+    "rsvp": rsvp_audience,  # one answer to one meeting: "12:yes" (storage.meetings)
 }
 
 

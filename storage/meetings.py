@@ -27,8 +27,9 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint, func
+from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint, false, func
 from sqlmodel import Field, Session, SQLModel, col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from storage.models import Member, MemberStatus
 from storage.ops import insert_ignore
@@ -438,6 +439,34 @@ def rsvp_choices(t: Translator, meeting_id: int) -> list[tuple[str, str]]:
         (f"{RSVP_WORDS[answer]} #{meeting_id}", t(f"meetings.choice.{answer}"))
         for answer in (Answer.YES, Answer.NO, Answer.MAYBE)
     ]
+
+
+NO_ANSWER = "none"  # an audience of the invited who have not answered
+
+
+def rsvp_audience_value(meeting: Meeting, answer: str) -> str:
+    """A broadcast audience by answer (storage.broadcasts kind ``"rsvp"``): ``"12:yes"``;
+    for those who have not answered, the meeting's kelurahan too: ``"12:none:23 Ilir|24 Ilir"``."""
+    value = f"{meeting.id}:{answer}"
+    if answer == NO_ANSWER and meeting.kelurahan:
+        value += ":" + "|".join(meeting.kelurahan)
+    return value
+
+
+def rsvp_audience(query: SelectOfScalar[Member], value: str | None) -> SelectOfScalar[Member]:
+    """Narrow a broadcast's members to one answer of one meeting (see rsvp_audience_value)."""
+    meeting_id, _, rest = (value or "").partition(":")
+    answer, _, places = rest.partition(":")
+    if not meeting_id.isdigit() or answer not in (*Answer.ALL, NO_ANSWER):
+        return query.where(false())
+    answered = select(Rsvp.member_id).where(Rsvp.meeting_id == int(meeting_id))
+    if answer == NO_ANSWER:
+        query = query.where(col(Member.id).not_in(answered))
+        kelurahan = [k.lower() for k in places.split("|") if k]
+        if kelurahan:
+            query = query.where(func.lower(func.coalesce(Member.kelurahan, "")).in_(kelurahan))
+        return query
+    return query.where(col(Member.id).in_(answered.where(Rsvp.answer == answer)))
 
 
 def lineup(session: Session, meeting_id: int) -> dict[str, Member]:

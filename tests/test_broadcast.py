@@ -22,7 +22,15 @@ from storage.broadcasts import (
     summary_text,
 )
 from storage.db import Database
-from storage.models import AuditLog, Broadcast, BroadcastStatus, MemberStatus, OutboxMessage
+from storage.meetings import Answer, answer_rsvp, create_meeting
+from storage.models import (
+    AuditLog,
+    Broadcast,
+    BroadcastStatus,
+    Member,
+    MemberStatus,
+    OutboxMessage,
+)
 from storage.outbox import Reason
 from tests.outbox_support import COMMUNITY, Chat, add_member, phone, rows
 from wlcc.formatting import utcnow
@@ -400,3 +408,42 @@ def test_the_opt_out_word_still_opts_out(db: Database, people) -> None:
     with db.transaction() as session:
         member = session.get(Member, people["Siti"])
         assert member is not None and member.opted_out
+
+
+def test_send_to_those_who_answered_the_next_meeting(db: Database, rina: Chat, people) -> None:
+    """An audience by answer: "who said they come", "who has not answered yet"."""
+    with db.transaction() as session:
+        meeting = create_meeting(
+            session,
+            community_id=COMMUNITY,
+            title="Pertemuan bulanan",
+            starts_at=utcnow() + timedelta(days=5),
+            kelurahan=["19 Ilir", "23 Ilir"],
+            now=utcnow(),
+        )
+        yuni = add_member(session, "Yuni", phone(8), kelurahan="23 Ilir", whatsapp=True)
+        for name, answer in (("Siti", Answer.YES), ("Dewi", Answer.YES), ("Rina", Answer.NO)):
+            member = session.get(Member, people[name])
+            assert member is not None
+            answer_rsvp(session, meeting, member, answer, now=utcnow())
+    rina.send("umumkan")
+    [ask] = rina.send("Besok bawa gelas sendiri ya.")
+    assert ask.choices[-1].label == "Menurut jawaban untuk Pertemuan bulanan"
+    [which] = rina.send("4")
+    assert which.text == "Kirim ke anggota yang menjawab:"
+    # Fatimah lives in 24 Ilir, which is not invited; Ani (BERHENTI) and Yuni have not answered.
+    assert [c.label for c in which.choices] == ["Hadir (2)", "Tidak bisa (1)", "Belum menjawab (2)"]
+    *_, confirm = rina.send("1")
+    assert confirm.text == "Kirim ke 2 anggota (yang akan hadir di Pertemuan bulanan)?"
+    rina.send("1")
+    assert {r.member_id for r in rows(db)} == {people["Siti"], people["Dewi"]}
+    rina.send("umumkan")
+    rina.send("Mohon dijawab ya, Bu.")
+    rina.send("4")
+    *_, confirm = rina.send("3")
+    assert "(yang belum menjawab untuk Pertemuan bulanan)" in confirm.text
+    rina.send("1")
+    with db.transaction() as session:
+        last = session.exec(select(Broadcast).order_by(col(Broadcast.id).desc())).first()
+        assert last is not None and last.total == 2  # Ani, who opted out, is skipped in sending
+    assert {r.member_id for r in rows(db) if r.broadcast_id == last.id} == {people["Ani"], yuni.id}

@@ -8,7 +8,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, inspect
 from sqlmodel import SQLModel
 
-import storage.meetings  # noqa: F401  (registers the tables)
+import storage.meetings  # registers the tables (with the next line)
 import storage.models  # noqa: F401
 from storage.db import normalize_url
 from storage.migrate import alembic_config, upgrade

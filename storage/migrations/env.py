@@ -6,7 +6,7 @@ from alembic import context
 from sqlalchemy import engine_from_config, pool
 from sqlmodel import SQLModel
 
-import storage.meetings  # noqa: F401  (registers the tables on SQLModel.metadata)
+import storage.meetings  # registers the tables on SQLModel.metadata (with the next line)
 import storage.models  # noqa: F401
 
 config = context.config
