@@ -53,6 +53,10 @@ COMPLAINTS = [
     "lewat apa ke kantor lurah",
     "menu makan siang",
     "batal datang rapat",
+    "terima tagihan air tapi air mati",
+    "cuti bersama kantor lurah tutup",
+    "peran serta warga",
+    "siap bu",
 ]
 GREETINGS = [
     "halo",
@@ -108,6 +112,10 @@ def test_everyday_words_start_nothing(db: Database, started: list[str], text: st
         ("bahasa english", "language"),
         ("bantuan", "help"),
         ("batal", "cancel"),
+        ("terima", "meeting_role_accept"),
+        ("tolak", "reject_member"),  # an admin without a role ask: the registrations' word
+        ("cuti peran", "meeting_roles_pause"),
+        ("siap peran", "meeting_roles_resume"),
     ],
 )
 def test_the_commands_themselves_still_work(

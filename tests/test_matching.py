@@ -35,6 +35,8 @@ KEYWORDS = [
     "STOP",
     "MULAI",
     "RAPAT BARU",
+    "CUTI PERAN",
+    "SIAP PERAN",
 ]
 
 
