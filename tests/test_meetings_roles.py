@@ -5,6 +5,8 @@ On SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -440,3 +442,24 @@ def test_a_resident_cannot_pause_roles(db: Database) -> None:
     assert chat.texts("TERIMA") == [
         "Saat ini tidak ada permintaan tugas (MC, fasilitator, pemateri) yang menunggu jawaban Ibu."
     ]
+
+
+def test_two_planners_at_once_ask_each_role_once(db: Database) -> None:
+    """Two notice jobs (two app instances) plan at the same moment: on PostgreSQL the meeting's
+    row lock makes the second see the first's asks."""
+    with db.transaction() as session:
+        _people(session, 6)
+        meeting = _meeting(session)
+    barrier = threading.Barrier(2)
+
+    def plan() -> int:
+        barrier.wait()
+        with db.transaction() as session:
+            return plan_roles(session, now=NOW, settings=SETTINGS)
+
+    with ThreadPoolExecutor(2) as pool:
+        made = sorted(pool.map(lambda _: plan(), range(2)))
+    assert made == [0, 3]
+    with db.transaction() as session:
+        assert len(_asks(session, meeting)) == 3
+        assert len(_outbox(session, NOTICE_KIND)) == 3
