@@ -194,6 +194,9 @@ class Dialog:
     #: so: a bare TOLAK from a member asked to take a role is her answer to that ask
     #: (conversations/meetings_roles.py), not a coordinator rejecting a registration.
     borrows: ClassVar[tuple[str, ...]] = ()
+    #: Its keywords are everyday answers ("tidak", "hadir"): typed while choices are shown,
+    #: they still pick the choice whose label they name ("Tidak setuju") instead of starting it.
+    yields_to_labels: ClassVar[bool] = False
 
     def accepts(self, args: str) -> bool:
         """Whether the words after a typed keyword are an argument of this dialog.
