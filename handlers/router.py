@@ -244,7 +244,12 @@ class Router:
             expired = not first_contact and self._expired(conversation, inbound.received_at)
             had_dialog = conversation.dialog is not None
             if expired:
+                # The choices of a message outside any dialog (a notice's answers, a menu) stay
+                # answerable by number: she may read a notice hours after it came. A dialog's
+                # own choices go with the dialog.
+                kept = conversation.choices if conversation.dialog is None else []
                 _reset(conversation)
+                conversation.choices = kept
             ctx = Context(
                 session=session,
                 speaker=self.identify(session, identity, conversation),
