@@ -53,6 +53,12 @@ COMPLAINTS = [
     "lewat apa ke kantor lurah",
     "menu makan siang",
     "batal datang rapat",
+    "tidak ada air dari kemarin",
+    "air tidak mengalir",
+    "jadwal pengangkutan sampah",
+    "mungkin pipanya bocor",
+    "hadir warga banyak",
+    "kalender rusak",
 ]
 GREETINGS = [
     "halo",
@@ -107,6 +113,13 @@ def test_everyday_words_start_nothing(db: Database, started: list[str], text: st
         ("setujui 12", "approve_member"),
         ("bahasa english", "language"),
         ("bantuan", "help"),
+        ("jadwal", "meetings_schedule"),
+        ("hadir", "meetings_yes"),
+        ("hadir mawar7", "meetings_yes"),
+        ("tidak bisa datang", "meetings_no"),
+        ("not attending", "meetings_no"),
+        ("mungkin", "meetings_maybe"),
+        ("kalender", "meetings_calendar"),
         ("batal", "cancel"),
     ],
 )

@@ -35,6 +35,11 @@ KEYWORDS = [
     "STOP",
     "MULAI",
     "RAPAT BARU",
+    "KALENDER",
+    "SCHEDULE",
+    "ATTEND",
+    "NOT ATTENDING",
+    "MAYBE",
 ]
 
 
