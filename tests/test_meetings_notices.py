@@ -625,3 +625,37 @@ def test_two_schedulers_at_the_same_time_plan_each_notice_once(
         assert set(keys.values()) == {1}
     finally:
         check.dispose()
+
+
+def test_a_fifth_saturday_rule_is_made_and_announced_by_the_planning(
+    db: Database, settings: Settings
+) -> None:
+    """The recurrence's part of the planning (storage.meetings_rules, branch coordinator): a
+    rule for the fifth Saturday makes January 2027's only (February to April have none), and
+    the same planning announces it when due."""
+    rules = pytest.importorskip("storage.meetings_rules")
+    made = datetime(2027, 1, 2, 8, 0, tzinfo=WIB)
+    with db.transaction() as session:
+        add_member(session, "Siti", phone(1))
+        rules.create_rule(
+            session,
+            community_id=COMMUNITY,
+            title="Pertemuan bulanan",
+            weekday=5,
+            nth=5,
+            start="09:00",
+            now=made,
+            zone=WIB,
+        )
+    assert _plan(db, made, settings)["occurrences"] == 1
+    fifth = datetime(2027, 1, 30, 9, 0, tzinfo=WIB)
+    with db.transaction() as session:
+        starts = [aware_utc(m.starts_at) for m in session.exec(select(Meeting))]
+    assert starts == [fifth]
+    result = _plan(db, fifth - timedelta(days=7), settings)
+    assert result["announcement"] == 1
+    assert result["occurrences"] == 0
+
+
+def aware_utc(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
