@@ -46,7 +46,7 @@ import importlib.util
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -404,7 +404,9 @@ class _Planner:
         name = meeting.holiday or holiday_name(day)
         if not name:
             return 0
-        suggested = meeting.suggested_date or suggest_date(day)
+        suggested = meeting.suggested_date or suggest_date(
+            day, day.weekday(), not_before=self.now.astimezone(self.zone).date()
+        )
         if meeting.holiday is None or meeting.suggested_date is None:
             meeting.holiday, meeting.suggested_date = name, suggested
             self.session.add(meeting)
@@ -415,9 +417,11 @@ class _Planner:
                 continue
             t = Translator(person.language)
             when = format_datetime(meeting.starts_at, t.lang, self.zone)
-            lines = [t("notices.holiday", title=meeting.title, when=when, holiday=name)]
-            if suggested is not None:
-                lines.append(t("notices.holiday_suggestion", day=_day(suggested, t)))
+            # Her language's name of the day (a rule's meeting keeps the Indonesian one).
+            named = (holiday_name(day, t.lang) if t.lang != "id" else None) or name
+            lines = [t("notices.holiday", title=meeting.title, when=when, holiday=named)]
+            if suggested != day:
+                lines.append(t("notices.holiday_suggestion", day=format_date(suggested, t.lang)))
             lines.append(t("notices.holiday_decide", id=meeting.id))
             messages.append(
                 Planned(
@@ -437,7 +441,3 @@ class _Planner:
         return enqueue_many(
             self.session, messages, kind=NOTICE_KIND, community_id=meeting.community_id
         )
-
-
-def _day(day: date, t: Translator) -> str:
-    return format_date(day, t.lang)

@@ -507,7 +507,10 @@ def test_a_meeting_on_a_public_holiday_is_flagged_to_the_coordinators(
         assert moved is not None
         move_meeting(session, moved, starts_at=christmas, now=CREATED + timedelta(days=31))
     assert _plan(db, CREATED + timedelta(days=31), settings)["holiday"] == 2
-    assert f": {holiday_name(christmas.date())}." in _notices(db, "holiday")[-1].text
+    rina_again, ani_again = _notices(db, "holiday")[-2:]
+    assert f": {holiday_name(christmas.date())}." in rina_again.text
+    assert f": {holiday_name(christmas.date(), 'en')}." in ani_again.text  # in her language
+    assert holiday_name(christmas.date(), "en") != holiday_name(christmas.date())
 
 
 def _local_day(day: date, lang: str) -> str:
