@@ -25,10 +25,11 @@ What is planned at ``now``, for every meeting still to come (not cancelled, not 
 * the **morning-of reminder** at ``WLCC_MORNING_REMINDER_TIME`` (local) on the day, to those
   who said yes (with a seat) before that time; only when that time is before the start. When
   it is due, those who said yes get it instead of a late day-before reminder.
-* a **holiday flag** to the coordinators and admins (each in her language) when the day is an
-  Indonesian public holiday (``meeting.holiday`` from a rule, else ``wlcc.dates.holiday_name``):
-  as soon as the meeting is planned (so weeks ahead for the rule's meetings), with the suggested
-  day; the meeting is never kept or moved silently. Once per meeting and revision.
+* a **holiday flag** to the coordinators and admins (each in her language) when the day is a
+  holiday in Indonesia, cuti bersama included (``meeting.holiday`` from a rule, else
+  ``wlcc.dates.holiday_name``): as soon as the meeting is planned (so weeks ahead for the
+  rule's meetings), with a suggested day (the same weekday, ``wlcc.dates.suggest_date``); the
+  meeting is never kept or moved silently. Once per meeting and revision.
 
 A notice that falls due in the quiet hours (``WLCC_QUIET_HOURS``) waits for their end
 (``not_before``); one that would then arrive after the start is not planned at all.

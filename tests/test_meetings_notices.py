@@ -491,7 +491,7 @@ def test_a_meeting_on_a_public_holiday_is_flagged_to_the_coordinators(
     assert _get(db, meeting_id or 0).holiday == holiday
     assert rina.text == (
         'Untuk pengurus: "Pertemuan bulanan: sanitasi" (Selasa, 17 Agustus 2027 pukul 09.00 '
-        f"WIB) jatuh pada hari libur nasional: {holiday}.\n"
+        f"WIB) jatuh pada hari libur: {holiday}.\n"
         f"Usul tanggal pengganti: {_local_day(suggested, 'id')}.\n"
         f"Jadwal TIDAK diubah otomatis. Silakan putuskan: tetap, atau pindahkan (nomor acara "
         f"{meeting_id})."
