@@ -15,6 +15,7 @@ import typer
 from cli.common import console, err, fail, settings_or_exit
 from cli.inbox import inbox_app
 from cli.members import members_app
+from cli.notices import notices_app
 from cli.outbox import outbox_app
 from wlcc.settings import Settings
 
@@ -32,6 +33,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(telegram_app, name="telegram")
 app.add_typer(members_app, name="members")
 app.add_typer(inbox_app, name="inbox")
+app.add_typer(notices_app, name="notices")
 app.add_typer(outbox_app)  # wlcc worker, wlcc broadcast
 
 # Who `wlcc chat` writes as by default: a number no demo member has (a guest).
