@@ -8,16 +8,21 @@ from datetime import timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
 
 from storage.conversations import purge_idle_conversations
 from storage.db import Database
 from storage.inbound import purge_inbound
+from storage.meetings_notices import plan_all
 from storage.outbox import purge_outbox
+from wlcc.formatting import utcnow
 from wlcc.settings import Settings
 
 log = logging.getLogger(__name__)
 
 IDLE_CONVERSATION_RETENTION = timedelta(days=30)
+# How often the meeting notices are planned: a notice goes out at most this late.
+NOTICE_INTERVAL = timedelta(minutes=5)
 
 
 def housekeeping(db: Database, settings: Settings) -> dict[str, int]:
@@ -37,6 +42,13 @@ def housekeeping(db: Database, settings: Settings) -> dict[str, int]:
     return {"inbound": inbound, "conversations": idle, "outbox": outbox}
 
 
+def plan_notices(db: Database, settings: Settings) -> dict[str, int]:
+    """The meeting notices due now (and the rest of the meetings' planning), in one
+    transaction; each notice is planned once, however many schedulers run this."""
+    with db.transaction() as session:
+        return plan_all(session, now=utcnow(), settings=settings)
+
+
 def build_scheduler(db: Database, settings: Settings) -> AsyncIOScheduler:
     scheduler = AsyncIOScheduler(timezone=settings.timezone)
     scheduler.add_job(
@@ -48,5 +60,15 @@ def build_scheduler(db: Database, settings: Settings) -> AsyncIOScheduler:
         coalesce=True,
         max_instances=1,
         misfire_grace_time=3600,
+    )
+    scheduler.add_job(
+        plan_notices,
+        IntervalTrigger(seconds=NOTICE_INTERVAL.total_seconds(), timezone=settings.timezone),
+        args=(db, settings),
+        id="meeting_notices",
+        replace_existing=True,
+        coalesce=True,
+        max_instances=1,
+        misfire_grace_time=int(NOTICE_INTERVAL.total_seconds()),
     )
     return scheduler

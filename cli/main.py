@@ -16,6 +16,7 @@ from cli.common import console, err, fail, settings_or_exit
 from cli.inbox import inbox_app
 from cli.meetings import meetings_app
 from cli.members import members_app
+from cli.notices import notices_app
 from cli.outbox import outbox_app
 from wlcc.settings import Settings
 
@@ -34,6 +35,7 @@ app.add_typer(telegram_app, name="telegram")
 app.add_typer(members_app, name="members")
 app.add_typer(meetings_app, name="meetings")
 app.add_typer(inbox_app, name="inbox")
+app.add_typer(notices_app, name="notices")
 app.add_typer(outbox_app)  # wlcc worker, wlcc broadcast
 
 # Who `wlcc chat` writes as by default: a number no demo member has (a guest).

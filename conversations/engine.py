@@ -190,6 +190,10 @@ class Dialog:
     global_word: ClassVar[bool] = False
     #: Listed in BANTUAN even when hidden from the main menu.
     help_always: ClassVar[bool] = False
+    #: Keywords of another dialog that this one answers instead whenever :meth:`claims` says
+    #: so: a bare TOLAK from a member asked to take a role is her answer to that ask
+    #: (conversations/meetings_roles.py), not a coordinator rejecting a registration.
+    borrows: ClassVar[tuple[str, ...]] = ()
     #: Its keywords are everyday answers ("tidak", "hadir"): typed while choices are shown,
     #: they still pick the choice whose label they name ("Tidak setuju") instead of starting it.
     yields_to_labels: ClassVar[bool] = False
@@ -201,6 +205,11 @@ class Dialog:
         about something else, not MULAI or DATA. Dialogs that take an argument say which.
         """
         return not args.strip()
+
+    def claims(self, ctx: Context, args: str) -> bool:
+        """Whether one of its borrowed keywords, followed by ``args``, is meant for this dialog
+        this time (rather than for the keyword's own dialog)."""
+        return False
 
     def allowed(self, ctx: Context) -> bool:
         """Whether this speaker may use the dialog (and see it in MENU and BANTUAN)."""
@@ -308,6 +317,10 @@ def _keyword_indexes() -> tuple[dict[str, str], dict[str, str]]:
                 if word.upper() in index:
                     raise RuntimeError(f"keyword {word!r} belongs to two dialogs")
                 index[word.upper()] = dialog.name
+        for dialog in dialogs.values():
+            for word in dialog.borrows:
+                if word.upper() not in index or index[word.upper()] == dialog.name:
+                    raise RuntimeError(f"{dialog.name} borrows {word!r}, no other dialog's keyword")
         global_words = {k: name for k, name in index.items() if dialogs[name].global_word}
         _indexes[cache_key] = (index, global_words)
     return _indexes[cache_key]
@@ -316,6 +329,14 @@ def _keyword_indexes() -> tuple[dict[str, str], dict[str, str]]:
 def keyword_index() -> dict[str, str]:
     """Every starting keyword -> dialog name."""
     return _keyword_indexes()[0]
+
+
+def borrower(ctx: Context, keyword: str, args: str) -> Dialog | None:
+    """The dialog that answers ``keyword`` (and ``args``) this time instead of its owner."""
+    for dialog in discover().values():
+        if keyword.upper() in dialog.borrows and dialog.claims(ctx, args):
+            return dialog
+    return None
 
 
 def global_keyword_index() -> dict[str, str]:

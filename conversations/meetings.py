@@ -112,8 +112,8 @@ def when_text(meeting: Meeting, t: Translator, zone: ZoneInfo = DEFAULT_ZONE) ->
 def event_name(meeting: Meeting, t: Translator) -> str:
     """``Pelatihan "Menjahit"``, or the monthly meeting's theme alone."""
     kind = t(f"meetings.member.kind.{meeting.kind}")
-    if meeting.title.casefold() == kind.casefold():
-        return kind
+    if meeting.title.casefold().startswith(kind.casefold()):
+        return meeting.title  # "Pertemuan bulanan: sanitasi" needs no second "Pertemuan"
     return t("meetings.member.event", kind=kind, title=meeting.title)
 
 

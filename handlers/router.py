@@ -18,6 +18,7 @@ from conversations.engine import (
     Dialog,
     Speaker,
     Turn,
+    borrower,
     discover,
     global_keyword_index,
     keyword_index,
@@ -243,7 +244,12 @@ class Router:
             expired = not first_contact and self._expired(conversation, inbound.received_at)
             had_dialog = conversation.dialog is not None
             if expired:
+                # The choices of a message outside any dialog (a notice's answers, a menu) stay
+                # answerable by number: she may read a notice hours after it came. A dialog's
+                # own choices go with the dialog.
+                kept = conversation.choices if conversation.dialog is None else []
                 _reset(conversation)
+                conversation.choices = kept
             ctx = Context(
                 session=session,
                 speaker=self.identify(session, identity, conversation),
@@ -489,21 +495,21 @@ class Router:
     ) -> bool:
         dialogs = discover()
         index = keyword_index() if index is None else index
-        name: str | None = None
-        args = ""
+        found = None
         if turn.choice is not None:
             # Menu payloads are keywords, possibly with an argument: "SETUJUI 12".
             found = match_keyword(turn.choice, list(index), strict=False)
-            if found is not None and found.exact:
-                name, args = index[found.keyword], found.args
+            if found is not None and not found.exact:
+                found = None
         elif turn.text:
             found = match_keyword(turn.text, list(index), strict=strict)
-            if found is not None:
-                name, args = index[found.keyword], found.args
-        if name is None or not dialogs[name].accepts(args):
+        if found is None:
+            return False
+        dialog = borrower(ctx, found.keyword, found.args) or dialogs[index[found.keyword]]
+        if dialog.name == index[found.keyword] and not dialog.accepts(found.args):
             # "setuju sama tetangga" is not SETUJUI, nor "mulai kemarin air mati" MULAI.
             return False
-        self._start(ctx, dialogs[name], args)
+        self._start(ctx, dialog, found.args)
         return True
 
     def _start(self, ctx: Context, dialog: Dialog, args: str) -> None:

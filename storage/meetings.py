@@ -27,7 +27,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint, false, func
+from sqlalchemy import JSON, Column, ColumnElement, Index, Text, UniqueConstraint, false, func
 from sqlmodel import Field, Session, SQLModel, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
@@ -405,24 +405,27 @@ def next_meeting(
     return found[0] if found else None
 
 
-def audience(session: Session, meeting: Meeting) -> list[Member]:
-    """The active members invited to the meeting (opted-out ones included: the sender skips
-    them, and a headcount counts them as not answered)."""
-    query = (
-        select(Member)
-        .where(
-            Member.community_id == meeting.community_id,
-            Member.status == MemberStatus.ACTIVE,
-            col(Member.anonymised_at).is_(None),
-        )
-        .order_by(col(Member.id))
-    )
+def audience_filters(meeting: Meeting) -> list[ColumnElement[bool]]:
+    """The conditions on ``member`` of :func:`audience`, for queries that select more (or less)
+    than whole members (the notice planning)."""
+    filters: list[ColumnElement[bool]] = [
+        col(Member.community_id) == meeting.community_id,
+        col(Member.status) == MemberStatus.ACTIVE,
+        col(Member.anonymised_at).is_(None),
+    ]
     if meeting.kelurahan:
-        query = query.where(
+        filters.append(
             func.lower(func.coalesce(Member.kelurahan, "")).in_(
                 [k.lower() for k in meeting.kelurahan]
             )
         )
+    return filters
+
+
+def audience(session: Session, meeting: Meeting) -> list[Member]:
+    """The active members invited to the meeting (opted-out ones included: the sender skips
+    them, and a headcount counts them as not answered)."""
+    query = select(Member).where(*audience_filters(meeting)).order_by(col(Member.id))
     return list(session.exec(query))
 
 

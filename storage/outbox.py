@@ -460,16 +460,18 @@ def enqueue_many(
         for m in messages
     ]
     table: Table = OutboxMessage.__table__  # type: ignore[attr-defined]
-    dialect = session.get_bind().dialect.name
+    stmt: Any = (
+        postgresql.insert(table)
+        if session.get_bind().dialect.name == "postgresql"
+        else sqlite.insert(table)
+    ).on_conflict_do_nothing()
+    # One statement compiled once, run for each slice as the driver's executemany (a statement
+    # of many VALUES built per slice cost more to compile than the database took to write it,
+    # and RETURNING would need that form); the driver counts the rows really inserted.
+    connection = session.connection().execution_options(preserve_rowcount=True)
     inserted = 0
     for start in range(0, len(rows), chunk):
-        part = rows[start : start + chunk]
-        stmt: Any
-        if dialect == "postgresql":
-            stmt = postgresql.insert(table).values(part).on_conflict_do_nothing()
-        else:
-            stmt = sqlite.insert(table).values(part).on_conflict_do_nothing()
-        inserted += len(session.execute(stmt.returning(table.c.id)).all())
+        inserted += connection.execute(stmt, rows[start : start + chunk]).rowcount
     return inserted
 
 

@@ -64,6 +64,10 @@ COMPLAINTS = [
     "kehadiran petugas tidak jelas",
     "rapat batal karena hujan",
     "ubah rapat jadi sore saja",
+    "terima tagihan air tapi air mati",
+    "cuti bersama kantor lurah tutup",
+    "peran serta warga",
+    "siap bu",
 ]
 GREETINGS = [
     "halo",
@@ -138,6 +142,10 @@ def test_everyday_words_start_nothing(db: Database, started: list[str], text: st
         ("batalkan rapat", "meeting_cancel"),
         ("cancel meeting", "meeting_cancel"),
         ("batal", "cancel"),
+        ("terima", "meeting_role_accept"),
+        ("tolak", "reject_member"),  # an admin without a role ask: the registrations' word
+        ("cuti peran", "meeting_roles_pause"),
+        ("siap peran", "meeting_roles_resume"),
     ],
 )
 def test_the_commands_themselves_still_work(

@@ -49,6 +49,8 @@ KEYWORDS = [
     "RAPAT BATAL",
     "CHANGE MEETING",
     "CANCEL MEETING",
+    "CUTI PERAN",
+    "SIAP PERAN",
 ]
 
 

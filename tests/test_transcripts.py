@@ -26,9 +26,11 @@ from sqlmodel import Session, col, select
 
 from bot.render import TELEGRAM_TEXT_LIMIT, WHATSAPP_TEXT_LIMIT, numbered_text, split_text
 from handlers.router import Router
+from storage.conversations import offer_choices
 from storage.db import Database
 from storage.identities import default_community
 from storage.meetings import MeetingError, MeetingKind, create_meeting
+from storage.meetings_roles import plan_roles
 from storage.member_import import COLUMNS, ImportFileError, apply_import, parse_members_csv
 from storage.members import find_by_phone_and_name
 from storage.models import Identity, Member, OutboxMessage
@@ -250,6 +252,9 @@ class Player:
             self.add_meeting(d.arg, where)
         elif d.name == "notices":
             self.plan_notices(where)
+        elif d.name == "roles":  # the notice job's step for roles alone (storage.meetings_roles)
+            with self.router.db.transaction() as session:
+                plan_roles(session, now=self.now, settings=NOTICE_SETTINGS)
         else:
             raise TranscriptError(f"{where}: unknown directive @ {d.name}")
 
@@ -415,6 +420,16 @@ class Player:
                 if hint is None and choices:
                     hint = choices_hint(Translator(language), len(choices))
                 text = numbered_text(Outbound(row.text, choices, hint=hint))
+                member = session.get(Member, row.member_id) if row.member_id else None
+                if row.choices and member is not None and member.phone:
+                    # Delivered to her phone: a number she types now answers its choices.
+                    chat = Identity(
+                        community_id=row.community_id,
+                        channel="whatsapp",
+                        address=member.phone,
+                        phone=member.phone,
+                    )
+                    offer_choices(session, chat, row.choices, self.now)
                 messages.append(
                     [f"[pesan untuk {recipient}]"]
                     + [f"[foto: {ref}]" for ref in row.media]
