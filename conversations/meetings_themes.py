@@ -36,6 +36,7 @@ from storage.meetings_themes import (
     MAX_OPTIONS,
     TEXT_LIMIT,
     USE_WORD,
+    PollStatus,
     Theme,
     ThemeError,
     accepting,
@@ -44,6 +45,7 @@ from storage.meetings_themes import (
     error_text,
     get_poll,
     get_suggestion,
+    latest_closed_poll,
     latest_poll,
     most_supported,
     open_poll,
@@ -124,9 +126,8 @@ def _theme_lines(ctx: Context, themes: list[Theme]) -> list[str]:
 class SuggestDialog(Dialog):
     name = "themes_suggest"
     keywords = ("USUL", "USUL TEMA", "SUGGEST", "SUGGEST THEME")
-    menu_key = "themes.menu"
     help_key = "themes.help"
-    menu_order = 25
+    menu_order = 150  # BANTUAN, after the older commands
 
     def accepts(self, args: str) -> bool:
         return True  # whatever follows USUL is the theme
@@ -201,7 +202,7 @@ class ThemesDialog(Dialog):
     name = "themes_list"
     keywords = ("TEMA", "THEMES")
     help_key = "themes.list_help"
-    menu_order = 26
+    menu_order = 151
 
     def allowed(self, ctx: Context) -> bool:
         return _member(ctx) is not None
@@ -249,7 +250,7 @@ class OpenVoteDialog(Dialog):
     keywords = ("VOTING TEMA", "BUKA VOTING", "OPEN VOTE", "THEME VOTE")
     action = ACTION
     help_key = "themes.open_help"
-    menu_order = 55
+    menu_order = 152
 
     def start(self, ctx: Context, args: str) -> None:
         community = ctx.speaker.community_id
@@ -478,7 +479,7 @@ class CloseVoteDialog(Dialog):
     keywords = ("TUTUP VOTING", "CLOSE VOTE")
     action = ACTION
     help_key = "themes.close_help"
-    menu_order = 56
+    menu_order = 153
 
     def start(self, ctx: Context, args: str) -> None:
         poll = current_poll(ctx.session, ctx.speaker.community_id)
@@ -513,13 +514,14 @@ class UseThemeDialog(Dialog):
     action = ACTION
 
     def accepts(self, args: str) -> bool:
-        numbers = _numbers(args, 3)
-        return numbers is not None and len(numbers) >= 2
+        return not args.strip() or _numbers(args, 3) is not None
 
     def start(self, ctx: Context, args: str) -> None:
-        numbers = _numbers(args, 3)
-        assert numbers is not None
+        numbers = _numbers(args, 3) or []
         community = ctx.speaker.community_id
+        if len(numbers) < 2:  # PAKAI TEMA [poll]: the result again, with its choices
+            self._result(ctx, numbers[0] if numbers else None)
+            return
         poll = get_poll(ctx.session, community, numbers[0])
         suggestion = get_suggestion(ctx.session, community, numbers[1])
         if poll is None or suggestion is None or suggestion.id not in poll.options:
@@ -573,3 +575,15 @@ class UseThemeDialog(Dialog):
         ctx.say(
             ctx.t("themes.used", title=meeting.title, when=_when(ctx, meeting.starts_at), old=old)
         )
+
+    def _result(self, ctx: Context, poll_id: int | None) -> None:
+        community = ctx.speaker.community_id
+        if poll_id is not None:
+            poll = get_poll(ctx.session, community, poll_id)
+        else:
+            poll = latest_closed_poll(ctx.session, community)
+        if poll is None or poll.status != PollStatus.CLOSED:
+            ctx.say(ctx.t("themes.no_result"))
+            return
+        result = tally(ctx.session, poll)
+        ctx.say(result_text(ctx.t, result), [Choice(p, lb) for p, lb in use_choices(ctx.t, result)])

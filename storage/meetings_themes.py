@@ -228,6 +228,14 @@ def latest_poll(session: Session, community_id: int) -> ThemePoll | None:
     ).first()
 
 
+def latest_closed_poll(session: Session, community_id: int) -> ThemePoll | None:
+    return session.exec(
+        select(ThemePoll)
+        .where(ThemePoll.community_id == community_id, ThemePoll.status == PollStatus.CLOSED)
+        .order_by(col(ThemePoll.closed_at).desc(), col(ThemePoll.id).desc())
+    ).first()
+
+
 def get_poll(session: Session, community_id: int, poll_id: int) -> ThemePoll | None:
     poll = session.get(ThemePoll, poll_id)
     return poll if poll is not None and poll.community_id == community_id else None

@@ -50,6 +50,10 @@ COMPLAINTS = [
     "privasi rumah terganggu",
     "hapus data lama",
     "pilih tukang yang bagus",
+    "pilih ketua rt yang baru",
+    "tema acara nikahan tetangga",
+    "voting ketua rt minggu depan",
+    "tutup got depan rumah",
     "lewat apa ke kantor lurah",
     "menu makan siang",
     "batal datang rapat",
@@ -108,6 +112,11 @@ def test_everyday_words_start_nothing(db: Database, started: list[str], text: st
         ("bahasa english", "language"),
         ("bantuan", "help"),
         ("batal", "cancel"),
+        ("usul cara membuat kompos", "themes_suggest"),
+        ("tema", "themes_list"),
+        ("pilih 2", "themes_vote"),
+        ("voting tema", "themes_open_vote"),
+        ("tutup voting", "themes_close_vote"),
     ],
 )
 def test_the_commands_themselves_still_work(

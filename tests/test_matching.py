@@ -35,6 +35,11 @@ KEYWORDS = [
     "STOP",
     "MULAI",
     "RAPAT BARU",
+    "USUL",
+    "TEMA",
+    "PILIH TEMA",
+    "VOTING TEMA",
+    "TUTUP VOTING",
 ]
 
 
