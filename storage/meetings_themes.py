@@ -51,6 +51,7 @@ from wlcc.settings import Settings, SettingsError, get_settings
 TEXT_LIMIT = TITLE_LIMIT  # a theme becomes a meeting's title: 200 characters
 MAX_OPTIONS = 9  # a vote offers at most this many themes (one digit each)
 SAME_SCORE = 90  # rapidfuzz ratio of two normalised texts from which they are one theme
+WORD_SCORE = 80  # ... and of two words, one a typo of the other
 VOTE_KIND = "theme_vote"  # the outbox kind (and WhatsApp template) of the vote notice
 RESULT_KIND = "theme_result"  # the result sent to coordinators
 VOTE_WORD = "PILIH TEMA"  # "PILIH TEMA <poll> <suggestion>": a vote, as a choice's payload
@@ -103,8 +104,20 @@ def theme_key(text: str) -> str:
 
 
 def same_theme(a: str, b: str) -> bool:
+    """The same theme: equal once normalised, or near-identical: close as a whole
+    (:data:`SAME_SCORE`), with the same numbers, and every word of the shorter one in the other
+    or a typo of one of its words ("menjait" for "menjahit"; "kelas 1" is not "kelas 2")."""
     ka, kb = theme_key(a), theme_key(b)
-    return ka == kb or fuzz.ratio(ka, kb, score_cutoff=SAME_SCORE) >= SAME_SCORE
+    if ka == kb:
+        return True
+    if fuzz.ratio(ka, kb, score_cutoff=SAME_SCORE) < SAME_SCORE:
+        return False
+    short, other = sorted((ka.split(), kb.split()), key=len)
+    if [w for w in short if w.isdigit()] != [w for w in other if w.isdigit()]:
+        return False
+    return all(
+        word in other or any(fuzz.ratio(word, w) >= WORD_SCORE for w in other) for word in short
+    )
 
 
 @dataclass(frozen=True, slots=True)
