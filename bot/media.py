@@ -24,7 +24,14 @@ from telegram.error import BadRequest, TelegramError
 
 from bot.deps import DatabaseDep
 from storage.db import Database
-from storage.media import MAX_BYTES, media_by_token, set_media_error, store_media
+from storage.media import (
+    IMAGE_TYPES,
+    MAX_BYTES,
+    file_name,
+    media_by_token,
+    set_media_error,
+    store_media,
+)
 from storage.models import MediaFile
 from wlcc.formatting import utcnow
 from wlcc.settings import Settings
@@ -51,6 +58,13 @@ class MediaInfo:
     source_ref: str
     telegram_file_id: str | None
     fetched: bool
+    file_name: str | None = None  # a file the bot made (a calendar), sent under this name
+
+    @property
+    def is_document(self) -> bool:
+        """Sent as a file, not a photo: a file the bot made that is not an image (photos from
+        the platforms are photos whatever type they declared)."""
+        return self.file_name is not None and self.content_type not in IMAGE_TYPES
 
 
 def _info(media: MediaFile) -> MediaInfo:
@@ -63,6 +77,7 @@ def _info(media: MediaFile) -> MediaInfo:
         source_ref=media.source_ref,
         telegram_file_id=media.telegram_file_id,
         fetched=media.data is not None,
+        file_name=file_name(media.source_channel, media.source_ref),
     )
 
 

@@ -370,31 +370,35 @@ class TelegramOutlet:
     async def _send_photo(
         self, media_id: int, chat_id: int, caption: str | None, markup: Any
     ) -> Message:
+        """A photo, or a file the bot made (a meeting's calendar) as a document: uploaded once,
+        then sent again by the file id Telegram answered."""
         if self.media is None:
             raise MediaUnavailable("no media store", permanent=True)
-        bot = self.bot
         info = await self.media.info(media_id)
         if info.telegram_file_id:
-            return await bot.send_photo(
-                chat_id, info.telegram_file_id, caption=caption, reply_markup=markup
-            )
+            return await self._send_file(chat_id, info, info.telegram_file_id, caption, markup)
         # First Telegram recipient of a photo from WhatsApp: upload it once, keep the file id.
         async with self.media.upload_lock(media_id):
             info = await self.media.info(media_id)
             if info.telegram_file_id:
-                return await bot.send_photo(
-                    chat_id, info.telegram_file_id, caption=caption, reply_markup=markup
-                )
+                return await self._send_file(chat_id, info, info.telegram_file_id, caption, markup)
             data, _ = await self.media.read(media_id)
-            message = await bot.send_photo(
-                chat_id,
-                InputFile(data, filename="foto.jpg"),
-                caption=caption,
-                reply_markup=markup,
+            name = info.file_name or "foto.jpg"
+            message = await self._send_file(
+                chat_id, info, InputFile(data, filename=name), caption, markup
             )
             if message.photo:
                 await self.media.remember_telegram_file_id(media_id, message.photo[-1].file_id)
+            elif message.document is not None:
+                await self.media.remember_telegram_file_id(media_id, message.document.file_id)
             return message
+
+    async def _send_file(
+        self, chat_id: int, info: MediaInfo, file: str | InputFile, caption: str | None, markup: Any
+    ) -> Message:
+        if info.is_document:
+            return await self.bot.send_document(chat_id, file, caption=caption, reply_markup=markup)
+        return await self.bot.send_photo(chat_id, file, caption=caption, reply_markup=markup)
 
 
 class WhatsAppOutlet:

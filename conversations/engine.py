@@ -190,6 +190,9 @@ class Dialog:
     global_word: ClassVar[bool] = False
     #: Listed in BANTUAN even when hidden from the main menu.
     help_always: ClassVar[bool] = False
+    #: Its keywords are everyday answers ("tidak", "hadir"): typed while choices are shown,
+    #: they still pick the choice whose label they name ("Tidak setuju") instead of starting it.
+    yields_to_labels: ClassVar[bool] = False
 
     def accepts(self, args: str) -> bool:
         """Whether the words after a typed keyword are an argument of this dialog.

@@ -363,10 +363,12 @@ class Router:
         if normalize(text) not in {normalize(label) for label in shown.values()}:
             # A keyword typed exactly is a command, not a near-miss of a label: "SETUJUI" must
             # not approve whoever the list showed as "Setujui Ani".
-            words = [*GLOBAL_WORDS, *keyword_index()]
-            found = match_keyword(text, words, strict=True)
+            keywords = keyword_index()
+            found = match_keyword(text, [*GLOBAL_WORDS, *keywords], strict=True)
             if found is not None and found.exact:
-                return None
+                dialog = discover().get(keywords.get(found.keyword, ""))
+                if dialog is None or not dialog.yields_to_labels:
+                    return None
         return pick_label(text, shown)
 
     def _dispatch(self, ctx: Context, turn: Turn, *, first_contact: bool) -> None:

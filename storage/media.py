@@ -8,6 +8,7 @@ reused for every further recipient).
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from datetime import datetime
 
@@ -17,6 +18,9 @@ from storage.models import MediaFile
 
 MAX_BYTES = 5 * 1024 * 1024  # WhatsApp's limit for an image; Telegram allows 10 MB
 IMAGE_TYPES = ("image/jpeg", "image/png", "image/webp")
+# A file the bot made itself (a meeting's calendar): its bytes are stored at once, and its
+# ``source_ref`` is "<sha256 of the bytes>/<file name>".
+BOT_SOURCE = "bot"
 
 
 def create_media(
@@ -75,3 +79,47 @@ def set_media_error(session: Session, media_id: int, error: str) -> None:
     if media is not None:
         media.error = error[:500]
         session.add(media)
+
+
+def bot_file(
+    session: Session,
+    *,
+    community_id: int,
+    name: str,
+    data: bytes,
+    content_type: str,
+    now: datetime,
+) -> MediaFile:
+    """A file the bot made (a meeting's ``.ics``), sent as ``media:<id>`` like a photo: one row
+    per content, reused while the bytes are the same (Telegram's file id with it)."""
+    ref = f"{hashlib.sha256(data).hexdigest()}/{name}"[:1000]
+    found = session.exec(
+        select(MediaFile).where(
+            MediaFile.community_id == community_id,
+            MediaFile.source_channel == BOT_SOURCE,
+            MediaFile.source_ref == ref,
+        )
+    ).first()
+    if found is not None:
+        return found
+    media = MediaFile(
+        community_id=community_id,
+        source_channel=BOT_SOURCE,
+        source_ref=ref,
+        content_type=content_type[:100],
+        token=secrets.token_urlsafe(24),
+        data=data,
+        size=len(data),
+        created_at=now,
+        fetched_at=now,
+    )
+    session.add(media)
+    session.flush()
+    return media
+
+
+def file_name(source_channel: str, source_ref: str) -> str | None:
+    """The name a file the bot made is sent under (None for a photo from a platform)."""
+    if source_channel != BOT_SOURCE:
+        return None
+    return source_ref.rsplit("/", 1)[-1] or None

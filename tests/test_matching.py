@@ -40,6 +40,11 @@ KEYWORDS = [
     "PILIH TEMA",
     "VOTING TEMA",
     "TUTUP VOTING",
+    "KALENDER",
+    "SCHEDULE",
+    "ATTEND",
+    "NOT ATTENDING",
+    "MAYBE",
 ]
 
 

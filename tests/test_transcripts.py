@@ -285,15 +285,16 @@ class Player:
 
     def add_meeting(self, arg: str, where: str) -> None:
         """``@ meeting Title, 2026-12-12 09:00[, 12:00[, Place]][, kind=pelatihan][, seats=2]
-        [, kelurahan=23 Ilir]``: a meeting the coordinators planned (times in WIB)."""
+        [, kelurahan=23 Ilir][, code=MAWAR7]``: a meeting the coordinators planned (times in
+        WIB; ``code``: its code word of the day, otherwise a random one)."""
         usage = (
             f"{where}: write @ meeting Title, 2026-12-12 09:00, 12:00, Place"
-            " (then kind=, seats=, kelurahan= if needed)"
+            " (then kind=, seats=, kelurahan=, code= if needed)"
         )
         cells = [cell.strip() for cell in next(csv.reader([arg]), [])]
         options = dict(c.split("=", 1) for c in cells if "=" in c)
         fields = [c for c in cells if "=" not in c]
-        if len(fields) < 2 or not set(options) <= {"kind", "seats", "kelurahan"}:
+        if len(fields) < 2 or not set(options) <= {"kind", "seats", "kelurahan", "code"}:
             raise TranscriptError(usage)
         try:
             start = datetime.fromisoformat(fields[1]).replace(tzinfo=WIB)
@@ -306,7 +307,7 @@ class Player:
             community = default_community(session)
             assert community.id is not None
             try:
-                create_meeting(
+                meeting = create_meeting(
                     session,
                     community_id=community.id,
                     title=fields[0],
@@ -320,6 +321,9 @@ class Player:
                 )
             except MeetingError as exc:
                 raise TranscriptError(f"{where}: the meeting was refused ({exc.code})") from None
+            if "code" in options:
+                meeting.checkin_code = options["code"]
+                session.add(meeting)
 
     def plan_notices(self, where: str) -> None:
         """``@ notices``: the scheduler's notice job runs once at the transcript's clock (what
