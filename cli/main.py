@@ -135,11 +135,17 @@ QUIT_COMMANDS = ("/keluar", "/quit", "/exit")
 
 
 def _deliver_due(db: Database, settings: Settings) -> None:
-    """Run the outbox sender (the configured channels and the simulated chats) until nothing
-    is due now; retries planned for later wait for the next line."""
+    """Plan the notices due now (what the app's scheduler does every few minutes), then run the
+    outbox sender (the configured channels and the simulated chats) until nothing is due now;
+    retries planned for later wait for the next line."""
     from bot.sender import build_sender
     from bot.telegram import TelegramChannel
     from bot.whatsapp import WhatsAppChannel
+    from storage.meetings_notices import plan_all
+    from wlcc.formatting import utcnow
+
+    with db.transaction() as session:
+        plan_all(session, now=utcnow(), settings=settings)
 
     async def run() -> None:
         telegram = TelegramChannel(settings) if settings.telegram_enabled else None

@@ -14,6 +14,7 @@ RULES: dict[str, frozenset[str]] = {
     "broadcast.send": _STAFF,
     "meeting.create": _STAFF,
     "meeting.attendees": _STAFF,
+    "meeting.themes": _STAFF,
     "complaint.triage": _STAFF,
     "ledger.record": frozenset({Role.TREASURER, Role.ADMIN}),
     "safety.receive": frozenset({Role.PROTECTION_OFFICER}),

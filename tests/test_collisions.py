@@ -50,6 +50,10 @@ COMPLAINTS = [
     "privasi rumah terganggu",
     "hapus data lama",
     "pilih tukang yang bagus",
+    "pilih ketua rt yang baru",
+    "tema acara nikahan tetangga",
+    "voting ketua rt minggu depan",
+    "tutup got depan rumah",
     "lewat apa ke kantor lurah",
     "menu makan siang",
     "batal datang rapat",
@@ -146,6 +150,11 @@ def test_everyday_words_start_nothing(db: Database, started: list[str], text: st
         ("tolak", "reject_member"),  # an admin without a role ask: the registrations' word
         ("cuti peran", "meeting_roles_pause"),
         ("siap peran", "meeting_roles_resume"),
+        ("usul cara membuat kompos", "themes_suggest"),
+        ("tema", "themes_list"),
+        ("pilih 2", "themes_vote"),
+        ("voting tema", "themes_open_vote"),
+        ("tutup voting", "themes_close_vote"),
     ],
 )
 def test_the_commands_themselves_still_work(
