@@ -100,6 +100,13 @@ def demo(
     make: Annotated[
         bool, typer.Option("--make", hidden=True, help="Started by `make demo`: hint at make.")
     ] = False,
+    meetings: Annotated[
+        bool,
+        typer.Option(
+            help="Also a monthly meeting rule (second Saturday) and a training five days from "
+            "now, whose announcement arrives at once."
+        ),
+    ] = True,
 ) -> None:
     """Prepare the embedded database with demo data to try the bot."""
     from storage.db import Database
@@ -110,7 +117,7 @@ def demo(
     db = Database(settings.database_url)
     try:
         with db.transaction() as session:
-            counts = seed_demo(session)
+            counts = seed_demo(session, meetings=meetings)
     finally:
         db.dispose()
 

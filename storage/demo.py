@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import datetime, time, timedelta
+
 from sqlmodel import Session, select
 
 from storage.identities import default_community
+from storage.meetings import Meeting, MeetingKind, MeetingRule, create_meeting
+from storage.meetings_rules import create_rule, ensure_occurrences
 from storage.member_import import MemberRow, apply_import
 from storage.members import find_by_phone_and_name
 from storage.models import Identity, Role
 from storage.outbox import SIMULATOR
-from wlcc.formatting import utcnow
+from wlcc.formatting import DEFAULT_ZONE, utcnow
 
 # (name, phone, kelurahan, role): numbers in a range no real subscriber has.
 DEMO_MEMBERS = (
@@ -21,8 +25,9 @@ DEMO_MEMBERS = (
 )
 
 
-def seed_demo(session: Session) -> dict[str, int]:
-    """Add the demo rows that are missing; running it twice changes nothing."""
+def seed_demo(session: Session, *, meetings: bool = True) -> dict[str, int]:
+    """Add the demo rows that are missing (with ``meetings``, a monthly meeting rule and a
+    training, dated from today); running it twice changes nothing."""
     community = default_community(session)
     assert community.id is not None
     rows = [
@@ -56,8 +61,56 @@ def seed_demo(session: Session) -> dict[str, int]:
                 )
             )
             chats += 1
+    rules, trainings = _demo_meetings(session, community.id) if meetings else (0, 0)
     return {
+        "monthly meeting rules created": rules,
+        "trainings created": trainings,
         "members created": result.created,
         "members already there": result.unchanged,
         "simulated chats created": chats,
     }
+
+
+def _demo_meetings(session: Session, community_id: int) -> tuple[int, int]:
+    """The monthly meeting (second Saturday, 09.00-12.00; its coming months are made by the
+    notice job) and a training with 3 seats five days from now, so that its announcement comes
+    at once and JADWAL, HADIR and the waiting list have something to show."""
+    now = utcnow()
+    rules = trainings = 0
+    if not session.exec(
+        select(MeetingRule).where(MeetingRule.community_id == community_id)
+    ).first():
+        create_rule(
+            session,
+            community_id=community_id,
+            title="Pertemuan bulanan",
+            weekday=5,
+            nth=2,
+            start="09:00",
+            end="12:00",
+            place="Balai RW 05, 23 Ilir",
+            now=now,
+        )
+        ensure_occurrences(session, now=now, months=3, zone=DEFAULT_ZONE)
+        rules = 1
+    training = session.exec(
+        select(Meeting).where(
+            Meeting.community_id == community_id, Meeting.kind == MeetingKind.TRAINING
+        )
+    ).first()
+    if training is None:
+        day = (now.astimezone(DEFAULT_ZONE) + timedelta(days=5)).date()
+        starts = datetime.combine(day, time(13, 0), DEFAULT_ZONE)
+        create_meeting(
+            session,
+            community_id=community_id,
+            kind=MeetingKind.TRAINING,
+            title="Membuat sabun cair dari minyak jelantah",
+            starts_at=starts,
+            ends_at=starts + timedelta(hours=2),
+            place="Rumah Bu Rina, 23 Ilir",
+            seats=3,
+            now=now,
+        )
+        trainings = 1
+    return rules, trainings

@@ -42,8 +42,6 @@ never interleave their planning; the unique keys alone keep each notice single.
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -68,6 +66,9 @@ from storage.meetings import (
     finish_past_meetings,
     rsvp_choices,
 )
+from storage.meetings_roles import plan_roles
+from storage.meetings_rules import ensure_occurrences
+from storage.meetings_themes import close_due_polls
 from storage.members import staff
 from storage.models import Member, OutboxMessage, Role
 from storage.outbox import Planned, enqueue_many
@@ -128,12 +129,18 @@ def notice_key(meeting: Meeting, stage: str, member_id: int | str = "") -> str:
 def plan_all(session: Session, *, now: datetime, settings: Settings) -> dict[str, int]:
     """Plan every notice due at ``now`` (each once, by its outbox key); how many of each kind,
     and what the other parts' planning did (``finished``, ``occurrences``, ``roles``,
-    ``polls``; the last three only when those parts are installed)."""
+    ``polls``)."""
     now = aware(now)
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": lock_id(PLANNER_LOCK)})
     counts: dict[str, int] = {FINISHED: finish_past_meetings(session, now)}
-    counts.update(_other_parts(session, now, settings))
+    # A rule's coming meetings first (they may need notices now), then the roles to ask and
+    # the theme votes that closed.
+    counts[OCCURRENCES] = ensure_occurrences(
+        session, now=now, months=settings.wlcc_meeting_months_ahead, zone=settings.timezone
+    )
+    counts[ROLES] = plan_roles(session, now=now, settings=settings)
+    counts[POLLS] = close_due_polls(session, now=now)
     counts.update(dict.fromkeys(NOTICE_COUNTS, 0))
     quiet = parse_quiet_hours(settings.wlcc_quiet_hours)
     zone = settings.timezone
@@ -155,36 +162,6 @@ def plan_all(session: Session, *, now: datetime, settings: Settings) -> dict[str
     planned = {k: v for k, v in counts.items() if v}
     if any(counts[k] for k in NOTICE_COUNTS):
         log.info("meeting notices planned: %s", planned)
-    return counts
-
-
-# TEMPORARY (issue 10): the recurrence, role and theme parts are being written on other
-# branches at the same time. Each is called only when its module is there; once they are all
-# merged, the lead replaces this with plain imports and calls in plan_all.
-def _other_parts(session: Session, now: datetime, settings: Settings) -> dict[str, int]:
-    calls: tuple[tuple[str, str, str, Callable[[Callable[..., int]], int]], ...] = (
-        (
-            OCCURRENCES,
-            "storage.meetings_rules",
-            "ensure_occurrences",
-            lambda f: f(session, now=now, months=settings.wlcc_meeting_months_ahead),
-        ),
-        (
-            ROLES,
-            "storage.meetings_roles",
-            "plan_roles",
-            lambda f: f(session, now=now, settings=settings),
-        ),
-        (POLLS, "storage.meetings_themes", "close_due_polls", lambda f: f(session, now=now)),
-    )
-    counts: dict[str, int] = {}
-    for name, module_name, function, call in calls:
-        if importlib.util.find_spec(module_name) is None:
-            continue
-        module = importlib.import_module(module_name)
-        planner = getattr(module, function, None)
-        if planner is not None:
-            counts[name] = int(call(planner))
     return counts
 
 

@@ -71,7 +71,8 @@ def play(path: Path, workdir: Path, database_url: str, **env: str) -> tuple[list
             if line.startswith("@ phone "):
                 phone = line.removeprefix("@ phone ").strip()
     assert phone is not None, f"{path.name}: no @ phone line at the top"
-    demo = run(workdir, "demo", DATABASE_URL=database_url)
+    # Without the demo's meetings: they are dated from today, and a transcript is fixed text.
+    demo = run(workdir, "demo", "--no-meetings", DATABASE_URL=database_url)
     assert demo.returncode == 0, demo.stderr
     settings = {"DATABASE_URL": database_url, "COLUMNS": WIDE, "WLCC_SIMULATOR": "true", **env}
     chat = run(
@@ -215,3 +216,31 @@ def test_the_start_line_names_the_commands_and_says_when_nothing_arrives(
     assert chat.returncode == 0, chat.stderr
     assert "/sebagai NAME or /as PHONE to write as someone else" in chat.stdout
     assert ("WLCC_SIMULATOR is off" in chat.stdout) is told
+
+
+def test_the_demo_has_a_training_whose_invitation_a_member_answers_by_number(
+    workdir: Path, sqlite_url: str
+) -> None:
+    """`make demo` as a newcomer finds it: the demo's meetings (dated from today), the
+    training's invitation waiting in Siti's chat, answered with "1" and shown in JADWAL."""
+    demo = run(workdir, "demo", DATABASE_URL=sqlite_url)
+    assert demo.returncode == 0, demo.stderr
+    assert "1 monthly meeting rules created, 1 trainings created" in demo.stdout
+    chat = run(
+        workdir,
+        "chat",
+        "--phone",
+        "+6281200000005",  # Dewi, who has given her consent
+        stdin="jadwal\n1\njadwal\n",
+        DATABASE_URL=sqlite_url,
+        COLUMNS=WIDE,
+        WLCC_SIMULATOR="true",
+    )
+    assert chat.returncode == 0, chat.stderr
+    out = chat.stdout
+    assert 'Undangan pelatihan: "Membuat sabun cair dari minyak jelantah"' in out
+    assert "Pertemuan bulanan" in out  # the rule's coming meetings are made
+    assert 'Tercatat: Ibu HADIR di Pelatihan "Membuat sabun cair dari minyak jelantah"' in out
+    assert "Kursi: sisa 2 dari 3" in out and "Jawaban Ibu: Hadir" in out
+    again = run(workdir, "demo", DATABASE_URL=sqlite_url)
+    assert "0 monthly meeting rules created, 0 trainings created" in again.stdout

@@ -149,6 +149,7 @@ def test_a_training_fills_its_seats_then_the_waiting_list_moves_up(db: Database)
         (notice,) = _notices(session)
         assert notice.member_id == people["Ani"].id and notice.kind == "meeting"
         assert notice.text.startswith("Good news: a seat has become free for you")
+        assert notice.text.endswith("reply NOT ATTENDING.")
         count = headcount(session, training)
         assert (count.yes, count.no, count.waiting, count.none) == (2, 1, 1, 0)
 

@@ -27,6 +27,7 @@ from storage.meetings import (
     rsvp_choices,
 )
 from storage.meetings_notices import moments, plan_all
+from storage.meetings_rules import create_rule
 from storage.members import set_opt_out
 from storage.models import Member, MemberStatus, OutboxMessage
 from tests.outbox_support import COMMUNITY, add_member, phone
@@ -633,14 +634,13 @@ def test_two_schedulers_at_the_same_time_plan_each_notice_once(
 def test_a_fifth_saturday_rule_is_made_and_announced_by_the_planning(
     db: Database, settings: Settings
 ) -> None:
-    """The recurrence's part of the planning (storage.meetings_rules, branch coordinator): a
+    """The recurrence's part of the planning (storage.meetings_rules): a
     rule for the fifth Saturday makes January 2027's only (February to April have none), and
     the same planning announces it when due."""
-    rules = pytest.importorskip("storage.meetings_rules")
     made = datetime(2027, 1, 2, 8, 0, tzinfo=WIB)
     with db.transaction() as session:
         add_member(session, "Siti", phone(1))
-        rules.create_rule(
+        create_rule(
             session,
             community_id=COMMUNITY,
             title="Pertemuan bulanan",
