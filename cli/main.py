@@ -233,6 +233,11 @@ def chat(
     sim = Simulator(router, number, name)
     simulated = settings.wlcc_simulator
     interactive = sys.stdin.isatty()
+    # With no platform configured every notice lands in a simulated chat and wakes nobody, so
+    # the quiet hours do not hold them back: a newcomer trying the demo at night sees them.
+    planning = settings
+    if simulated and not (settings.telegram_enabled or settings.whatsapp_enabled):
+        planning = settings.model_copy(update={"wlcc_quiet_hours": ""})
 
     def show(replies: list[str]) -> None:
         for reply in replies:
@@ -281,7 +286,7 @@ def chat(
             else:
                 show(sim.send(line))
             if simulated:
-                _deliver_due(db, settings)
+                _deliver_due(db, planning)
                 show(arrived(db, sim.phone))
     except KeyboardInterrupt:
         pass
