@@ -6,7 +6,8 @@ from alembic import context
 from sqlalchemy import engine_from_config, pool
 from sqlmodel import SQLModel
 
-import storage.meetings  # registers the tables on SQLModel.metadata (with the next line)
+import storage.ledger  # registers the tables on SQLModel.metadata (with the next lines)
+import storage.meetings
 import storage.models  # noqa: F401
 
 config = context.config
