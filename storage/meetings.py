@@ -767,6 +767,18 @@ def attendance_of(session: Session, meeting_id: int) -> dict[int, Attendance]:
 # --- moving and cancelling ---
 
 
+def _role_holders(session: Session, meeting: Meeting) -> list[int]:
+    """Members holding one of its roles, or asked to take one and not yet answered."""
+    return list(
+        session.exec(
+            select(MeetingRole.member_id).where(
+                MeetingRole.meeting_id == meeting.id,
+                col(MeetingRole.status).in_((RoleStatus.ASKED, RoleStatus.ACCEPTED)),
+            )
+        )
+    )
+
+
 def _tell_who_answered(
     session: Session,
     meeting: Meeting,
@@ -774,14 +786,16 @@ def _tell_who_answered(
     key: str,
     text_key: str,
     not_before: datetime | None,
+    also: Iterable[int] = (),
     **params: datetime | None,
 ) -> int:
-    """One notice to every member who answered, in her language; returns how many."""
+    """One notice to every member who answered, and to those in ``also`` (her roles), in her
+    language; returns how many."""
     assert meeting.id is not None
     told = 0
-    rsvps = session.exec(select(Rsvp).where(Rsvp.meeting_id == meeting.id))
-    for rsvp in rsvps:
-        member = session.get(Member, rsvp.member_id)
+    answered = session.exec(select(Rsvp.member_id).where(Rsvp.meeting_id == meeting.id))
+    for member_id in dict.fromkeys([*answered, *also]):
+        member = session.get(Member, member_id)
         if member is None or member.anonymised_at is not None:
             continue
         t = Translator(member.language)
@@ -802,12 +816,14 @@ def _tell_who_answered(
 def cancel_meeting(
     session: Session, meeting: Meeting, *, now: datetime, not_before: datetime | None = None
 ) -> int:
-    """Cancel it and tell everyone who answered; returns how many are told."""
+    """Cancel it and tell everyone who answered or holds (or was asked for) one of its roles;
+    returns how many are told."""
     if not is_open(meeting):
         raise MeetingError("not_open")
     meeting.status = MeetingStatus.CANCELLED
     meeting.updated_at = now
     session.add(meeting)
+    holders = _role_holders(session, meeting)
     _withdraw_roles(session, meeting, now)
     return _tell_who_answered(
         session,
@@ -815,6 +831,7 @@ def cancel_meeting(
         key=f"meeting:{meeting.id}:cancelled",
         text_key="meetings.cancelled_notice",
         not_before=not_before,
+        also=holders,
         when=meeting.starts_at,
     )
 
@@ -828,7 +845,8 @@ def move_meeting(
     ends_at: datetime | None = None,
     not_before: datetime | None = None,
 ) -> int:
-    """Move it to a new time and tell everyone who answered (old and new time); the notices
+    """Move it to a new time and tell everyone who answered or has a role (old and new time);
+    the notices
     of the new time (announcement, reminders) are planned anew. Returns how many are told."""
     if not is_open(meeting):
         raise MeetingError("not_open")
@@ -855,6 +873,7 @@ def move_meeting(
         key=f"meeting:{meeting.id}:moved:{meeting.revision}",
         text_key="meetings.moved_notice",
         not_before=not_before,
+        also=_role_holders(session, meeting),
         old=old,
         new=starts_at,
     )

@@ -15,7 +15,10 @@ from storage.meetings import (
     Meeting,
     MeetingError,
     MeetingKind,
+    MeetingRole,
+    MeetingRoleName,
     MeetingStatus,
+    RoleStatus,
     Rsvp,
     answer_rsvp,
     attendance_of,
@@ -221,6 +224,29 @@ def test_moving_tells_who_answered_with_the_old_and_new_time(db: Database) -> No
                 change()
             assert caught.value.code == "not_open"
         assert upcoming_meetings(session, COMMUNITY, NOW) == []
+
+
+def test_moving_and_cancelling_tell_who_holds_or_was_asked_for_a_role(db: Database) -> None:
+    """Dewi, asked to be MC, has not answered the invitation: she is told all the same, once."""
+    with db.transaction() as session:
+        people = _members(session)
+        meeting = _meeting(session)
+        answer_rsvp(session, meeting, people["Siti"], Answer.YES, now=NOW)
+        for name, role, status in (
+            ("Dewi", MeetingRoleName.MC, RoleStatus.ASKED),
+            ("Siti", MeetingRoleName.SPEAKER, RoleStatus.ACCEPTED),
+            ("Ani", MeetingRoleName.FACILITATOR, RoleStatus.DECLINED),
+        ):
+            member_id = people[name].id
+            assert meeting.id is not None and member_id is not None
+            session.add(
+                MeetingRole(meeting_id=meeting.id, role=role, member_id=member_id, status=status)
+            )
+        session.flush()
+        assert move_meeting(session, meeting, starts_at=SATURDAY + timedelta(days=1), now=NOW) == 2
+        assert cancel_meeting(session, meeting, now=NOW) == 2
+        told = {(n.member_id, ":cancelled:" in n.key) for n in _notices(session)}
+        assert told == {(people[p].id, c) for p in ("Siti", "Dewi") for c in (False, True)}
 
 
 def test_meetings_that_ended_are_done(db: Database) -> None:
