@@ -24,6 +24,7 @@ from storage.ledger import (
     LedgerRefused,
     balances,
     deposit,
+    is_member,
     withdraw,
 )
 from storage.members import find_by_name, get_member, members_on_phone
@@ -146,7 +147,8 @@ class _Record(MemberPick, Dialog):
 
     def start(self, ctx: Context, args: str) -> None:
         ctx.begin(self.name, "member")
-        ctx.data["nonce"] = secrets.token_hex(6)
+        # The entry's key: the same dialog never records twice.
+        ctx.data["nonce"] = secrets.token_hex(8)
         if args.strip():
             self.search(ctx, args)
         else:
@@ -158,6 +160,10 @@ class _Record(MemberPick, Dialog):
         return bool(handler(ctx, turn)) if handler else False
 
     def reprompt(self, ctx: Context) -> None:
+        if ctx.step == "amount":
+            ctx.say(amount_refusal(ctx, AmountError.LETTERS))
+            self.ask_amount(ctx, again=True)
+            return
         ctx.say(ctx.t("ledger.rec.not_understood"))
 
     def refuse(self, ctx: Context) -> None:
@@ -168,20 +174,29 @@ class _Record(MemberPick, Dialog):
 
     # 2. the kind
     def member_chosen(self, ctx: Context, member: Member) -> None:
-        if self.withdrawing:
+        if self.withdrawing and is_member(member):
+            # Only voluntary savings come out while she is a member: no question to ask.
             ctx.data["kind"] = LedgerKind.SUKARELA
             self.ask_amount(ctx)
             return
         ctx.goto("kind")
+        what = "withdraw" if self.withdrawing else "deposit"
         ctx.ask(
-            ctx.t("ledger.rec.ask_kind", member=member.name),
+            ctx.t(f"ledger.rec.{what}.ask_kind", member=member.name),
             [Choice(f"{KIND}{k}", ctx.t(f"ledger.rec.kind.{k}")) for k in LedgerKind.SAVINGS],
         )
 
     def on_kind(self, ctx: Context, turn: Turn) -> bool:
         kind = (turn.choice or "").removeprefix(KIND)
-        if kind not in LedgerKind.SAVINGS:
+        member = self.member(ctx)
+        if kind not in LedgerKind.SAVINGS or member is None or member.id is None:
             return False
+        paid = balances(ctx.session, member.id)[LedgerKind.POKOK]
+        if kind == LedgerKind.POKOK and not self.withdrawing and paid > 0:
+            # Paid once, on joining: said now rather than after the amount and the summary.
+            ctx.say(ctx.t("ledger.rec.pokok_paid", member=member.name, amount=format_money(paid)))
+            self.member_chosen(ctx, member)
+            return True
         ctx.data["kind"] = kind
         self.ask_amount(ctx)
         return True
@@ -196,7 +211,7 @@ class _Record(MemberPick, Dialog):
         kind = str(ctx.data["kind"])
         key = f"ledger.rec.{'withdraw' if self.withdrawing else 'deposit'}.ask_amount"
         ctx.ask(
-            ctx.t(key, member=member.name, kind=ctx.t(f"ledger.rec.kind.{kind}"))
+            ctx.t(key, member=member.name, kind=ctx.t(f"ledger.kind.{kind}"))
             if not again
             else ctx.t("ledger.rec.ask_amount_again")
         )
@@ -207,6 +222,8 @@ class _Record(MemberPick, Dialog):
         try:
             amount = parse_amount(turn.text)
         except AmountError as error:
+            if error.reason == AmountError.LETTERS:
+                return False  # perhaps a keyword ("tarik"); else reprompt explains
             ctx.say(amount_refusal(ctx, error.reason))
             self.ask_amount(ctx, again=True)
             return True
@@ -222,7 +239,7 @@ class _Record(MemberPick, Dialog):
                 ctx.t(
                     "ledger.rec.withdraw.too_much",
                     member=member.name,
-                    kind=ctx.t(f"ledger.rec.kind.{kind}"),
+                    kind=ctx.t(f"ledger.kind.{kind}"),
                     balance=format_money(before),
                     amount=format_money(amount),
                 )
@@ -243,12 +260,12 @@ class _Record(MemberPick, Dialog):
             "\n".join(
                 [
                     ctx.t("ledger.rec.summary_title"),
-                    ctx.t(f"ledger.rec.{what}.summary_what", kind=ctx.t(f"ledger.rec.kind.{kind}")),
+                    ctx.t(f"ledger.rec.{what}.summary_what", kind=ctx.t(f"ledger.kind.{kind}")),
                     ctx.t("ledger.rec.summary_member", member=member_label(ctx, member)),
                     ctx.t("ledger.rec.summary_amount", amount=format_money(ctx.data["amount"])),
                     ctx.t(
                         "ledger.rec.summary_balance",
-                        kind=ctx.t(f"ledger.rec.kind.{kind}"),
+                        kind=ctx.t(f"ledger.kind.{kind}"),
                         before=format_money(before),
                         after=format_money(after),
                     ),
@@ -284,7 +301,7 @@ class _Record(MemberPick, Dialog):
                 amount=amount,
                 channel=ctx.speaker.channel,
                 recorded_by_member_id=recorder.id if recorder else None,
-                key=f"chat:{ctx.conversation.id}:{ctx.data.get('nonce')}",
+                key=f"chat:{ctx.data.get('nonce')}",
                 now=ctx.now,
             )
         except LedgerRefused as refused:
@@ -293,7 +310,7 @@ class _Record(MemberPick, Dialog):
                 ctx.t(
                     f"ledger.rec.refused.{refused.reason}",
                     member=member.name,
-                    kind=ctx.t(f"ledger.rec.kind.{kind}"),
+                    kind=ctx.t(f"ledger.kind.{kind}"),
                 )
             )
             return True
@@ -303,7 +320,7 @@ class _Record(MemberPick, Dialog):
             ctx.t(
                 f"ledger.rec.{what}.saved",
                 id=receipt.entry.id,
-                kind=ctx.t(f"ledger.rec.kind.{kind}"),
+                kind=ctx.t(f"ledger.kind.{kind}"),
                 amount=format_money(amount),
                 member=member.name,
                 balance=format_money(receipt.balance),
