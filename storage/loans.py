@@ -64,6 +64,7 @@ from storage.ledger import (
     LedgerRefused,
     Refusal,
     append_entry,
+    balances,
 )
 from storage.members import get_member
 from storage.models import Member, MemberStatus
@@ -433,9 +434,11 @@ def _refuse_bad_terms(principal: int, months: int, channel: str) -> None:
         raise LoanRefused(LoanRefusal.BAD_CHANNEL, channel=channel)
 
 
-def _borrower(session: Session, community_id: int, member_id: int) -> Member:
+def _borrower(session: Session, community_id: int, member_id: int, *, lending: bool) -> Member:
+    """The member of this community; to lend to, she must be active (one who left may still
+    repay)."""
     member = get_member(session, member_id, community_id)
-    if member is None or member.status != MemberStatus.ACTIVE or member.anonymised_at:
+    if member is None or member.anonymised_at or (lending and member.status != MemberStatus.ACTIVE):
         raise LoanRefused(LoanRefusal.UNKNOWN_MEMBER, member_id=member_id)
     return member
 
@@ -534,7 +537,7 @@ def open_loan(
     today = to_local(now, zone).date()
     start = start or today
     with session.begin_nested():
-        member = _borrower(session, community_id, member_id)
+        member = _borrower(session, community_id, member_id, lending=True)
         late = loan_status(session, member_id, today).overdue
         if late and not reason:
             raise LoanRefused(
@@ -605,7 +608,7 @@ def open_loan(
                     day=format_date(first.due_on, t.lang),
                 ),
             ],
-            remaining=t("loans.receipt.owed", owed=format_money(written.balance)),
+            remaining=t("loans.receipt.owed", owed=format_money(written.balance)),  # all loans
             when=format_date(start, t.lang),
             settings=conf,
             now=now,
@@ -707,7 +710,7 @@ def repay(
     zone = _zone(conf)
     keys = {kind: f"{key}:{kind}" for kind in (LedgerKind.BUNGA, LedgerKind.PINJAMAN)}
     with session.begin_nested():
-        member = _borrower(session, community_id, member_id)
+        member = _borrower(session, community_id, member_id, lending=False)
         loan = _repayment_loan(session, community_id, member_id, loan_id)
         assert loan.id is not None
         if (
@@ -801,7 +804,11 @@ def repay(
             entry=entries[0],
             what=t("loans.receipt.what_repayment", amount=format_money(amount)),
             lines=lines,
-            remaining=t("loans.receipt.owed", owed=format_money(owed)),
+            # What she owes on all her loans, as SALDO shows it.
+            remaining=t(
+                "loans.receipt.owed",
+                owed=format_money(balances(session, member_id)[LedgerKind.PINJAMAN]),
+            ),
             when=format_datetime(now, t.lang, zone),
             settings=conf,
             now=now,

@@ -715,3 +715,20 @@ def test_many_repayments_at_once_add_up(db: Database, settings: Settings) -> Non
     found = _balances(db, people["Siti"])
     assert found[LedgerKind.PINJAMAN] == 600_000 and found[LedgerKind.BUNGA] == 60_000
     _consistent(db)
+
+
+def test_a_member_who_left_gets_no_loan_but_still_repays(db: Database, settings: Settings) -> None:
+    from storage.models import Member, MemberStatus
+
+    people = _members(db)
+    _open(db, people["Siti"], settings)
+    with db.transaction() as session:
+        siti = session.get(Member, people["Siti"])
+        assert siti is not None
+        siti.status = MemberStatus.INACTIVE
+        session.add(siti)
+    with pytest.raises(LoanRefused) as refused:
+        _open(db, people["Siti"], settings, principal=100_000, months=2)
+    assert refused.value.reason == LoanRefusal.UNKNOWN_MEMBER
+    done = _repay(db, people["Siti"], 115_000, OPENED, settings)
+    assert done.principal_owed == 900_000
