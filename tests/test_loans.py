@@ -12,7 +12,8 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import given
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hyp_settings
 from hypothesis import strategies as st
 from sqlalchemy import text
 from sqlmodel import col, select
@@ -732,3 +733,50 @@ def test_a_member_who_left_gets_no_loan_but_still_repays(db: Database, settings:
     assert refused.value.reason == LoanRefusal.UNKNOWN_MEMBER
     done = _repay(db, people["Siti"], 115_000, OPENED, settings)
     assert done.principal_owed == 900_000
+
+
+@hyp_settings(
+    max_examples=30,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(
+    principal=st.integers(min_value=12, max_value=50_000_000),
+    rate_bp=st.integers(min_value=0, max_value=1000),
+    months=st.integers(min_value=1, max_value=12),
+    shares=st.lists(st.integers(min_value=1, max_value=400), min_size=1, max_size=8),
+)
+def test_any_sequence_of_repayments_keeps_schedule_and_ledger_equal(
+    db: Database, settings: Settings, principal: int, rate_bp: int, months: int, shares: list[int]
+) -> None:
+    """Payments of any size (some beyond what is owed, refused) in any order: the installments
+    and the ledger agree, the accepted payments are exactly what is paid, and the loan is paid
+    off exactly when everything is."""
+    with db.transaction() as session:
+        member = add_member(session, "Warga", None)
+        session.flush()
+        assert member.id is not None
+        member_id = member.id
+    loan_id = _open(
+        db, member_id, settings, principal=principal, rate=Decimal(rate_bp) / 100, months=months
+    )
+    total = principal + months * monthly_interest(principal, rate_bp)
+    accepted = 0
+    for share in shares:
+        amount = max(1, total * share // 1000)
+        try:
+            _repay(db, member_id, amount, OPENED, settings, loan_id=loan_id)
+            accepted += amount
+        except LoanRefused as refused:
+            assert refused.reason in (LoanRefusal.OVERPAID, LoanRefusal.NO_LOAN)
+            assert amount > total - accepted
+    paid = _paid(db, loan_id)
+    assert sum(i + p for i, p in paid) == accepted <= total
+    found = _balances(db, member_id)
+    assert found[LedgerKind.PINJAMAN] == principal - sum(p for _, p in paid)
+    assert found[LedgerKind.BUNGA] == sum(i for i, _ in paid)
+    with db.transaction() as session:
+        loan = session.get(Loan, loan_id)
+        assert loan is not None
+        assert (loan.status == LoanStatus.PAID) == (accepted == total)
+        assert check_loans(session) == []
