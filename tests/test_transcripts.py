@@ -17,18 +17,20 @@ import io
 import os
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from bot.render import TELEGRAM_TEXT_LIMIT, WHATSAPP_TEXT_LIMIT, numbered_text, split_text
 from handlers.router import Router
 from storage.conversations import offer_choices
 from storage.db import Database
 from storage.identities import default_community
+from storage.ledger import LedgerRefused
+from storage.loans import open_loan
 from storage.meetings import MeetingError, MeetingKind, create_meeting
 from storage.meetings_roles import plan_roles
 from storage.member_import import COLUMNS, ImportFileError, apply_import, parse_members_csv
@@ -250,6 +252,8 @@ class Player:
             self.add_member(d.arg, where)
         elif d.name == "meeting":
             self.add_meeting(d.arg, where)
+        elif d.name == "loan":
+            self.add_loan(d.arg, where)
         elif d.name == "notices":
             self.plan_notices(where)
         elif d.name == "roles":  # the notice job's step for roles alone (storage.meetings_roles)
@@ -287,6 +291,42 @@ class Player:
                 # She already agreed to the privacy notice (e.g. on paper at a meeting).
                 member.consent_at = member.consent_asked_at = self.now
                 session.add(member)
+
+    def add_loan(self, arg: str, where: str) -> None:
+        """``@ loan +6281234567890, Siti Aminah, 1000000, 1.5, 10, 2026-10-05``: a loan the
+        treasurer opened for her (principal in rupiah, interest in % a month, months, the day
+        it was paid out), with its schedule; its receipt is not shown by ``@ outbox``."""
+        usage = f"{where}: write @ loan +6281234567890, Siti Aminah, 1000000, 1.5, 10, 2026-10-05"
+        cells = [cell.strip() for cell in next(csv.reader([arg]), [])]
+        if len(cells) != 6:
+            raise TranscriptError(usage)
+        phone, name, principal, rate, months, start = cells
+        with self.router.db.transaction() as session:
+            community = default_community(session)
+            assert community.id is not None
+            member = find_by_phone_and_name(session, community.id, phone, name)
+            if member is None or member.id is None:
+                raise TranscriptError(f"{where}: no member {name} with phone {phone}")
+            try:
+                open_loan(
+                    session,
+                    community_id=community.id,
+                    member_id=member.id,
+                    principal=int(principal),
+                    rate=rate,
+                    months=int(months),
+                    start=date.fromisoformat(start),
+                    channel="cli",
+                    now=self.now,
+                    settings=NOTICE_SETTINGS,
+                )
+            except (ValueError, LedgerRefused) as exc:
+                raise TranscriptError(f"{usage} ({exc})") from None
+            session.flush()
+            self.outbox_seen = max(
+                self.outbox_seen,
+                session.exec(select(func.max(OutboxMessage.id))).one() or 0,
+            )
 
     def add_meeting(self, arg: str, where: str) -> None:
         """``@ meeting Title, 2026-12-12 09:00[, 12:00[, Place]][, kind=pelatihan][, seats=2]
