@@ -327,7 +327,7 @@ class SavingsMenuDialog(Dialog):
     name = "ledger_menu"
     keywords = ("SIMPANAN", "SAVINGS")
     menu_key = "ledger.member.menu"
-    menu_order = 25
+    menu_order = 89  # last before the language and BANTUAN: the older numbers stay
 
     def in_menu(self, ctx: Context) -> bool:
         return _is_member(ctx)
