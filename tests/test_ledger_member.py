@@ -409,3 +409,26 @@ def test_no_amount_and_no_pin_in_any_log_line(
     assert any("PIN locked" in line for line in lines)  # the lock itself is logged
     for line in lines:
         assert "Rp" not in line and "111" not in line and "739164" not in line, line
+
+
+@pytest.mark.parametrize(
+    ("text", "keyword"),
+    [
+        ("statemen bulanan", "STATEMEN BULANAN"),
+        ("statmen bulanan", "STATEMEN BULANAN"),
+        ("statemen", "STATEMEN"),
+        ("cek mutasi dong", "MUTASI"),
+        ("mutsi", "MUTASI"),
+        ("ganti pin", "GANTI PIN"),
+        ("pin", "PIN"),
+        ("pinjaman", "PINJAMAN"),  # the loans' word is not PIN
+        ("simpanan", "SIMPANAN"),
+        ("stop", "STOP"),
+    ],
+)
+def test_the_money_keywords_are_told_apart(text: str, keyword: str) -> None:
+    from handlers.matching import match_keyword
+    from tests.test_matching import KEYWORDS
+
+    found = match_keyword(text, KEYWORDS)
+    assert found is not None and found.keyword == keyword
