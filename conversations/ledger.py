@@ -35,6 +35,7 @@ from storage.ledger import LedgerKind, balances, last_entries, savings_total
 from storage.ledger_access import (
     LOCK_MINUTES,
     MAX_TRIES,
+    STATEMENT_FILE_PREFIX,
     Statement,
     access_of,
     build_statement,
@@ -157,7 +158,7 @@ def _statement(ctx: Context, member: Member) -> None:
     media = bot_file(
         ctx.session,
         community_id=ctx.speaker.community_id,
-        name=f"statemen-wlcc-{first:%Y-%m}.pdf",
+        name=f"{STATEMENT_FILE_PREFIX}{first:%Y-%m}.pdf",
         data=statement_pdf(statement, member, ctx),
         content_type=PDF_TYPE,
         now=ctx.now,

@@ -33,8 +33,9 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from storage.ledger import EntryAction, LedgerAccess, LedgerEntry, LedgerKind
+from storage.media import BOT_SOURCE
 from storage.members import first_name, members_on_phone, staff
-from storage.models import Member, MemberStatus, OutboxMessage, Role
+from storage.models import MediaFile, Member, MemberStatus, OutboxMessage, Role
 from storage.outbox import Planned, enqueue, enqueue_many
 from wlcc.dates import outside_quiet_hours, parse_quiet_hours
 from wlcc.formatting import DEFAULT_ZONE, format_datetime, format_money
@@ -51,6 +52,10 @@ STATEMENT_KIND = "statement"  # the outbox kind (and WhatsApp template) of the m
 # The monthly statement of a month is planned on the first days of the next one only: a
 # scheduler that was down longer does not send a stale one (STATEMEN shows it any time).
 STATEMENT_DAYS = 7
+# A statement's PDF (her figures, served to Twilio under an unguessable /media/<token>) is kept
+# this long after it was made, long enough for the outbox to deliver it, then forgotten.
+STATEMENT_FILE_RETENTION = timedelta(days=2)
+STATEMENT_FILE_PREFIX = "statemen-wlcc-"  # the PDF's file name: statemen-wlcc-2026-12.pdf
 
 _HASHER = PasswordHasher()
 
@@ -459,3 +464,19 @@ def _statement_notice(
 def unlocked_text(t: Translator, until: datetime, zone: ZoneInfo) -> str:
     """``Senin, 7 Desember 2026 pukul 08.30 WIB``: when she can try again."""
     return format_datetime(until, t.lang, zone)
+
+
+def purge_statement_files(session: Session, now: datetime) -> int:
+    """Forget the statement PDFs made more than :data:`STATEMENT_FILE_RETENTION` ago (their
+    public links stop working); how many."""
+    cutoff = _aware(now) - STATEMENT_FILE_RETENTION
+    old = session.exec(
+        select(MediaFile).where(
+            MediaFile.source_channel == BOT_SOURCE,
+            col(MediaFile.source_ref).contains(f"/{STATEMENT_FILE_PREFIX}"),
+            col(MediaFile.created_at) < cutoff,
+        )
+    ).all()
+    for media in old:
+        session.delete(media)
+    return len(old)
