@@ -45,6 +45,7 @@ from storage.ledger_access import (
     hash_pin,
     kind_word,
     locked_until,
+    looks_like_pin,
     matches,
     month_name,
     month_of,
@@ -376,6 +377,9 @@ class _MoneyDialog(_MembersDialog):
         if member is None or not _has_digits(turn):
             return False
         _pin_note(ctx, turn)
+        if not looks_like_pin(_pin_text(turn)):  # "123": no PIN, so no wrong try either
+            ctx.ask(ctx.t("ledger.member.pin_ask_again"))
+            return True
         if _wrong_pin(ctx, member, _pin_text(turn)):
             return True
         ctx.finish()
@@ -488,7 +492,9 @@ class PinDialog(_MembersDialog):
         _pin_note(ctx, turn)
         pin = _pin_text(turn)
         if ctx.step == "current":
-            if not _wrong_pin(ctx, member, pin):
+            if not looks_like_pin(pin):
+                ctx.ask(ctx.t("ledger.member.pin_ask_again"))
+            elif not _wrong_pin(ctx, member, pin):
                 ctx.goto("new")
                 ctx.data.pop("unclear", None)
                 ctx.ask(ctx.t("ledger.member.pin_new"))

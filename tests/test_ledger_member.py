@@ -432,3 +432,18 @@ def test_the_money_keywords_are_told_apart(text: str, keyword: str) -> None:
 
     found = match_keyword(text, KEYWORDS)
     assert found is not None and found.keyword == keyword
+
+
+def test_digits_that_are_no_pin_are_no_wrong_try(db: Database, ledger: dict[str, int]) -> None:
+    with db.transaction() as session:
+        member = session.get(Member, ledger["siti"])
+        assert member is not None
+        set_pin(session, member, hash_pin("2580"), NOW)
+    siti = Chat(Router(db), "whatsapp", phone(1), phone(1))
+    siti.send("saldo")
+    for typed in ("123", "1234567", "saldo 2"):
+        assert "PIN hanya angka" in _texts(siti.send(typed))
+    with db.transaction() as session:
+        access = session.get(LedgerAccess, ledger["siti"])
+        assert access is not None and access.failed_tries == 0
+    _only(_texts(siti.send("2580")), "111.000")
