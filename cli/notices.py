@@ -24,6 +24,7 @@ LABELS = {
     "occurrences": "meetings made from rules",
     "roles": "role requests",
     "polls": "theme polls closed",
+    "statements": "monthly savings statements",
 }
 
 
