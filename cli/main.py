@@ -15,6 +15,7 @@ import typer
 from cli.common import console, err, fail, settings_or_exit
 from cli.inbox import inbox_app
 from cli.ledger import ledger_app
+from cli.loans import loans_app
 from cli.meetings import meetings_app
 from cli.members import members_app
 from cli.notices import notices_app
@@ -36,6 +37,7 @@ app.add_typer(telegram_app, name="telegram")
 app.add_typer(members_app, name="members")
 app.add_typer(meetings_app, name="meetings")
 app.add_typer(ledger_app, name="ledger")
+app.add_typer(loans_app, name="loans")
 app.add_typer(inbox_app, name="inbox")
 app.add_typer(notices_app, name="notices")
 app.add_typer(outbox_app)  # wlcc worker, wlcc broadcast

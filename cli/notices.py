@@ -11,7 +11,8 @@ import typer
 from cli.common import console, settings_or_exit
 
 notices_app = typer.Typer(
-    help="Notices about meetings, planned into the outbox.", no_args_is_help=True
+    help="Notices about meetings and loan installments, planned into the outbox.",
+    no_args_is_help=True,
 )
 
 # How plan_all's counts read to an operator, in the order printed.
@@ -25,6 +26,8 @@ LABELS = {
     "roles": "role requests",
     "polls": "theme polls closed",
     "statements": "monthly savings statements",
+    "installment_reminder": "loan installment reminders (days before)",
+    "installment_missed": "missed loan installment notices",
 }
 
 
@@ -34,8 +37,9 @@ def plan() -> None:
 
     Announcements, the day-before and morning-of reminders, holiday flags to coordinators, and
     the other planning of meetings (past ones done, a rule's coming meetings, role requests,
-    theme polls). Each notice is planned at most once, however often this runs; the sender
-    (the app, or `wlcc worker`) sends them. Prints how many of each kind were planned.
+    theme polls), and the loans' installment reminders and missed-installment notices. Each
+    notice is planned at most once, however often this runs; the sender (the app, or `wlcc
+    worker`) sends them. Prints how many of each kind were planned.
     """
     from cli.outbox import _database
     from storage.meetings_notices import plan_all

@@ -35,7 +35,9 @@ A notice that falls due in the quiet hours (``WLCC_QUIET_HOURS``) waits for thei
 (``not_before``); one that would then arrive after the start is not planned at all.
 
 Before the notices, the planning of the other parts runs in the same transaction: past meetings
-become done, a rule's coming meetings are made, role requests move on, theme polls close.
+become done, a rule's coming meetings are made, role requests move on, theme polls close. After
+them, the loans' installment reminders and missed notices (storage.loans_notices), counted as
+``installment_reminder`` and ``installment_missed``.
 Planners are serialised on PostgreSQL (a transaction-scoped advisory lock), so two schedulers
 never interleave their planning; the unique keys alone keep each notice single.
 """
@@ -55,6 +57,7 @@ from sqlmodel import Session, col
 
 from storage.db import lock_id
 from storage.ledger_access import plan_statements
+from storage.loans_notices import plan_loan_notices
 from storage.meetings import (
     NOTICE_KIND,
     Answer,
@@ -131,7 +134,7 @@ def notice_key(meeting: Meeting, stage: str, member_id: int | str = "") -> str:
 def plan_all(session: Session, *, now: datetime, settings: Settings) -> dict[str, int]:
     """Plan every notice due at ``now`` (each once, by its outbox key); how many of each kind,
     and what the other parts' planning did (``finished``, ``occurrences``, ``roles``,
-    ``polls``)."""
+    ``polls``, and the loans' ``installment_reminder`` and ``installment_missed``)."""
     now = aware(now)
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": lock_id(PLANNER_LOCK)})
@@ -163,6 +166,8 @@ def plan_all(session: Session, *, now: datetime, settings: Settings) -> dict[str
             counts[REMINDER] += planner.reminder(meeting, due)
         if due.morning is not None and now >= due.morning:
             counts[MORNING] += planner.morning(meeting, due.morning)
+    # The loans' installment notices, under the same lock.
+    counts.update(plan_loan_notices(session, now=now, settings=settings))
     planned = {k: v for k, v in counts.items() if v}
     if any(counts[k] for k in NOTICE_COUNTS):
         log.info("meeting notices planned: %s", planned)

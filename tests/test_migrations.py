@@ -8,7 +8,9 @@ from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, inspect
 from sqlmodel import SQLModel
 
-import storage.meetings  # registers the tables (with the next line)
+import storage.ledger  # registers the tables (with the next lines)
+import storage.loans
+import storage.meetings
 import storage.models  # noqa: F401
 from storage.db import normalize_url
 from storage.migrate import alembic_config, upgrade

@@ -7,6 +7,7 @@ extras are tuning knobs with safe defaults.
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -137,6 +138,15 @@ class Settings(BaseSettings):
     wlcc_theme_vote_days: int = Field(default=7, ge=1, le=60)
     # How many months of a recurring meeting exist ahead.
     wlcc_meeting_months_ahead: int = Field(default=3, ge=1, le=12)
+
+    # --- credit union loans (storage/loans.py, storage/loans_notices.py) ---
+    # The default flat interest rate of a new loan, percent of the principal per month, read
+    # as a decimal string ("1.5"; at most two decimals, 0 to 10): never a float.
+    wlcc_loan_rate_percent: Decimal = Field(
+        default=Decimal("1.5"), ge=0, le=10, max_digits=4, decimal_places=2
+    )
+    # The installment reminder, days before the due date (the missed notice is the day after).
+    wlcc_installment_reminder_days: int = Field(default=3, ge=1, le=27)
 
     @field_validator(
         "telegram_bot_token",

@@ -7,6 +7,7 @@ from sqlalchemy import engine_from_config, pool
 from sqlmodel import SQLModel
 
 import storage.ledger  # registers the tables on SQLModel.metadata (with the next lines)
+import storage.loans
 import storage.meetings
 import storage.models  # noqa: F401
 
