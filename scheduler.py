@@ -13,6 +13,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from storage.conversations import purge_idle_conversations
 from storage.db import Database
 from storage.inbound import purge_inbound
+from storage.ledger_access import purge_statement_files
 from storage.meetings_notices import plan_all
 from storage.outbox import purge_outbox
 from wlcc.formatting import utcnow
@@ -26,20 +27,23 @@ NOTICE_INTERVAL = timedelta(minutes=5)
 
 
 def housekeeping(db: Database, settings: Settings) -> dict[str, int]:
-    """Forget what is no longer needed: old dedupe records, long-idle conversations and
-    finished outbox messages."""
+    """Forget what is no longer needed: old dedupe records, long-idle conversations,
+    finished outbox messages and statement PDFs that were delivered."""
     with db.transaction() as session:
         inbound = purge_inbound(session, settings.wlcc_inbound_retention_days)
         idle = purge_idle_conversations(session, IDLE_CONVERSATION_RETENTION)
         outbox = purge_outbox(session, settings.wlcc_outbox_retention_days)
-    if inbound or idle or outbox:
+        statements = purge_statement_files(session, utcnow())
+    if inbound or idle or outbox or statements:
         log.info(
-            "housekeeping removed %d inbound records, %d idle conversations, %d outbox messages",
+            "housekeeping removed %d inbound records, %d idle conversations, %d outbox messages, "
+            "%d statement files",
             inbound,
             idle,
             outbox,
+            statements,
         )
-    return {"inbound": inbound, "conversations": idle, "outbox": outbox}
+    return {"inbound": inbound, "conversations": idle, "outbox": outbox, "statements": statements}
 
 
 def plan_notices(db: Database, settings: Settings) -> dict[str, int]:

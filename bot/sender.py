@@ -50,7 +50,7 @@ from telegram import Bot, InputFile, Message
 from bot.failures import Delivery, SendFailure, classify_telegram, classify_twilio
 from bot.media import MediaInfo, MediaStore, MediaUnavailable
 from bot.render import TELEGRAM_TEXT_LIMIT, split_text
-from bot.telegram import TelegramChannel
+from bot.telegram import TelegramChannel, delete_message
 from bot.telegram_request import AiohttpRequest
 from bot.whatsapp import WhatsAppChannel
 from storage.broadcasts import progress_tick
@@ -291,6 +291,7 @@ def outbound(
         request_contact=render.get("request_contact"),
         remove_keyboard=bool(render.get("remove_keyboard")),
         cancel=render.get("cancel"),
+        delete_message=render.get("delete_message"),
     )
 
 
@@ -349,6 +350,8 @@ class TelegramOutlet:
         outbound = _outbound(job)
         markup = self.channel._markup(outbound)
         bot = self.bot
+        if outbound.delete_message:  # a reply sent from here: her PIN's message goes first
+            await delete_message(bot, chat_id, outbound.delete_message)
         text = job.text.strip()
         ids: list[int] = []
         media_id = _media_id(job)

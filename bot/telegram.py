@@ -168,6 +168,7 @@ class TelegramChannel:
             location=location,
             media=media,
             sender_name=clean_optional(sender.first_name),
+            message_id=str(check_int(message.message_id, "message_id")),
         )
 
     async def answer_callback(self, query_id: str) -> None:
@@ -233,11 +234,21 @@ class TelegramChannel:
             rows.append([InlineKeyboardButton(message.cancel, callback_data="BATAL")])
         return InlineKeyboardMarkup(rows)
 
+    async def delete_message(self, chat_id: int, message_id: str) -> bool:
+        """Delete a person's own message in her chat (one that carried her PIN); whether it went.
+        A message the bot may not delete any more (older than 48 hours, gone already) is left:
+        the reply is sent all the same."""
+        return await delete_message(self.bot, chat_id, message_id)
+
     async def send_replies(
         self, inbound: Inbound, replies: list[Outbound], until: float | None = None
     ) -> SendReport:
-        """Send in order until the first failure (see :func:`bot.failures.send_in_order`)."""
+        """Send in order until the first failure (see :func:`bot.failures.send_in_order`); a
+        reply that asks for it first deletes the person's message (``delete_message``)."""
         chat_id = int(inbound.address)
+        for reply in replies:
+            if reply.delete_message:
+                await self.delete_message(chat_id, reply.delete_message)
         return await send_in_order(
             replies,
             self.parts,
@@ -247,6 +258,17 @@ class TelegramChannel:
             until,
             CHANNEL,
         )
+
+
+async def delete_message(bot: Bot, chat_id: int, message_id: str) -> bool:
+    """``deleteMessage`` of a person's message, as :meth:`TelegramChannel.delete_message`."""
+    if not message_id.isdigit():
+        return False
+    try:
+        return bool(await bot.delete_message(chat_id, int(message_id)))
+    except TelegramError as exc:
+        log.warning("deleteMessage failed: %s", type(exc).__name__)
+        return False
 
 
 # PTB does not check the JSON types of an update; a forged or broken one must not get further.

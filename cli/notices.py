@@ -25,6 +25,7 @@ LABELS = {
     "occurrences": "meetings made from rules",
     "roles": "role requests",
     "polls": "theme polls closed",
+    "statements": "monthly savings statements",
     "installment_reminder": "loan installment reminders (days before)",
     "installment_missed": "missed loan installment notices",
 }

@@ -39,6 +39,8 @@ class Turn:
     location: Location | None = None
     media: tuple[Media, ...] = ()
     sender_id: str = ""
+    # The platform's id of the message in its chat, where a reply can have it deleted.
+    message_id: str | None = None
 
     @classmethod
     def of(cls, inbound: Inbound, choice: str | None) -> Turn:
@@ -49,6 +51,7 @@ class Turn:
             location=inbound.location,
             media=inbound.media,
             sender_id=inbound.sender_id,
+            message_id=inbound.message_id,
         )
 
 
@@ -82,6 +85,10 @@ class Speaker:
         return self.identity.community_id
 
 
+# The key of ``Conversation.data`` that keeps :attr:`Context.session_state` between dialogs.
+SESSION_STATE = "_session"
+
+
 @dataclass
 class Context:
     session: Session
@@ -92,6 +99,9 @@ class Context:
     replies: list[Outbound] = field(default_factory=list)
     # A turn to handle again once the current one is done (set by the household question).
     replay: Turn | None = None
+    # The channels that can receive a file the bot made as a document (a statement's PDF):
+    # Telegram always, WhatsApp when Twilio can fetch it from PUBLIC_BASE_URL.
+    document_channels: frozenset[str] = frozenset({"telegram"})
     t: Translator = field(init=False)
 
     def __post_init__(self) -> None:
@@ -162,7 +172,7 @@ class Context:
     def begin(self, dialog: str, step: str = "start") -> None:
         self.conversation.dialog = dialog
         self.conversation.step = step
-        self.conversation.data = {}
+        self.conversation.data = self._session_only()
 
     def goto(self, step: str) -> None:
         self.conversation.step = step
@@ -170,7 +180,26 @@ class Context:
     def finish(self) -> None:
         self.conversation.dialog = None
         self.conversation.step = None
-        self.conversation.data = {}
+        self.conversation.data = self._session_only()
+
+    # --- what lasts for the session, across dialogs ---
+    @property
+    def session_state(self) -> dict[str, Any]:
+        """State that outlives a dialog but not the session: a member who gave her PIN once.
+        The session's end (the router's expiry resets the conversation) and a change of person
+        on a shared phone (:meth:`end_session_state`, GANTI ORANG) take it away."""
+        state = self.conversation.data.get(SESSION_STATE)
+        if not isinstance(state, dict):
+            state = {}
+            self.conversation.data[SESSION_STATE] = state
+        return state
+
+    def end_session_state(self) -> None:
+        self.conversation.data.pop(SESSION_STATE, None)
+
+    def _session_only(self) -> dict[str, Any]:
+        state = self.conversation.data.get(SESSION_STATE)
+        return {SESSION_STATE: state} if isinstance(state, dict) and state else {}
 
 
 class Dialog:

@@ -40,6 +40,7 @@ class HouseholdDialog(Dialog):
     def start(self, ctx: Context, args: str) -> None:
         ctx.conversation.member_id = None
         ctx.speaker.member = None
+        ctx.end_session_state()  # what the one before proved (her PIN) is not the next one's
         ask(ctx, None)
 
     def handle(self, ctx: Context, turn: Turn) -> bool:
@@ -50,6 +51,7 @@ class HouseholdDialog(Dialog):
         if member is None:
             return False
         pending = str(ctx.data.get("pending") or "")
+        ctx.end_session_state()
         ctx.conversation.member_id = member.id
         ctx.speaker.member = member
         if member.language:

@@ -115,6 +115,9 @@ class RouterConfig:
     answer_attempts: int = 3  # a message whose answer fails this often is set aside
     reply_retry: timedelta = timedelta(seconds=5)  # a reply the platform refused: next try
     hotlines: tuple[Hotline, ...] = DEFAULT_HOTLINES
+    # Channels a file the bot made reaches as a document: Telegram by upload; WhatsApp only
+    # when Twilio can fetch it from PUBLIC_BASE_URL (``/media/<token>``).
+    document_channels: frozenset[str] = frozenset({"telegram"})
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RouterConfig:
@@ -126,6 +129,9 @@ class RouterConfig:
             answer_attempts=settings.wlcc_answer_attempts,
             reply_retry=timedelta(seconds=settings.wlcc_outbox_backoff_seconds),
             hotlines=settings.wlcc_help_hotlines,
+            document_channels=frozenset(
+                {"telegram", "whatsapp"} if settings.public_base_url else {"telegram"}
+            ),
         )
 
 
@@ -150,6 +156,9 @@ def reply_item(pieces: Sequence[Outbound]) -> ReplyItem:
         render["remove_keyboard"] = True
     if last.cancel:
         render["cancel"] = last.cancel
+    deletes = [p.delete_message for p in pieces if p.delete_message]
+    if deletes:
+        render["delete_message"] = deletes[0]
     return ReplyItem(
         text=last.text if len(pieces) == 1 else "\n".join(p.text for p in pieces if p.text.strip()),
         choices=tuple((c.payload, c.label) for p in pieces for c in p.choices),
@@ -256,6 +265,7 @@ class Router:
                 conversation=conversation,
                 now=inbound.received_at,
                 zone=self.config.zone,
+                document_channels=self.config.document_channels,
             )
             if expired and had_dialog:
                 ctx.say(ctx.t("session.expired"))

@@ -40,7 +40,8 @@ late). A member with an overdue installment gets no new loan unless the treasure
 reason (``override``), which is kept on the loan and audited.
 
 Each loan and each repayment puts a receipt into the outbox (kind ``receipt``, in her
-language) and an audit row that says what was done and by whom, never an amount.
+language; discreet, without amounts, on a shared phone or when she has a PIN) and an audit
+row that says what was done and by whom, never an amount.
 """
 
 from __future__ import annotations
@@ -58,6 +59,7 @@ from sqlmodel import Field, Session, SQLModel, col, select
 from storage.audit import record_audit
 from storage.ledger import (
     EntryAction,
+    LedgerAccess,
     LedgerChannel,
     LedgerEntry,
     LedgerKind,
@@ -66,7 +68,7 @@ from storage.ledger import (
     append_entry,
     balances,
 )
-from storage.members import get_member
+from storage.members import first_name_of, get_member
 from storage.models import Member, MemberStatus
 from storage.outbox import enqueue
 from wlcc.dates import outside_quiet_hours, parse_quiet_hours
@@ -475,6 +477,27 @@ def _audit(
     )
 
 
+def discreet(session: Session, member: Member) -> bool:
+    """Whether what goes to her must not show money (the ledger's rule for receipts): she
+    guards her figures with a PIN, or another member shares her phone."""
+    access = session.get(LedgerAccess, member.id)
+    if access is not None and access.pin_hash:
+        return True
+    if not member.phone:
+        return False
+    others = session.exec(
+        select(func.count())
+        .select_from(Member)
+        .where(
+            Member.community_id == member.community_id,
+            Member.phone == member.phone,
+            Member.id != member.id,
+            col(Member.anonymised_at).is_(None),
+        )
+    ).one()
+    return int(others) > 0
+
+
 def _receipt(
     session: Session,
     *,
@@ -482,6 +505,7 @@ def _receipt(
     loan: Loan,
     entry: LedgerEntry,
     what: str,
+    what_private: str,
     lines: Sequence[str],
     remaining: str,
     when: str,
@@ -489,8 +513,11 @@ def _receipt(
     now: datetime,
 ) -> int | None:
     """One receipt into the outbox. Its WhatsApp template (kind ``receipt``) has the
-    variables 1 what was recorded, 2 when, 3 what she owes or holds after it."""
+    variables 1 what was recorded, 2 when, 3 what she owes after it. A discreet receipt
+    (:func:`discreet`) names her instead of the amount and shows no figure."""
     t = Translator(member.language)
+    if discreet(session, member):
+        what, lines, remaining = what_private, [], t("loans.receipt.owed_private")
     text = "\n".join([t("loans.receipt.received", what=what, when=when), *lines, remaining])
     assert member.id is not None
     return enqueue(
@@ -595,6 +622,7 @@ def open_loan(
             loan=loan,
             entry=written.entry,
             what=t("loans.receipt.what_loan", principal=format_money(principal)),
+            what_private=t("loans.receipt.what_loan_private", name=first_name_of(member.name)),
             lines=[
                 t(
                     "loans.receipt.terms",
@@ -803,6 +831,7 @@ def repay(
             loan=loan,
             entry=entries[0],
             what=t("loans.receipt.what_repayment", amount=format_money(amount)),
+            what_private=t("loans.receipt.what_repayment_private", name=first_name_of(member.name)),
             lines=lines,
             # What she owes on all her loans, as SALDO shows it.
             remaining=t(

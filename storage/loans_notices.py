@@ -17,7 +17,9 @@ Keys are ``loan:<loan>:installment:<number>:<stage>``, written with ``ON CONFLIC
 NOTHING``: a restart, a second scheduler or a re-run never plans one twice. What falls due in
 the quiet hours (``WLCC_QUIET_HOURS``) is planned when they end (so a payment made before then
 stops it); a notice planned late waits for the end of quiet hours too (``not_before``).
-Opted-out and anonymised members get none; the loan must be open.
+Opted-out and anonymised members get none; the loan must be open. On a shared phone or for a
+member with a PIN the notice is discreet: it names her and the day, never an amount (template
+variable 1 is then her name).
 """
 
 from __future__ import annotations
@@ -28,7 +30,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from sqlalchemy import select
 from sqlmodel import Session, col
 
-from storage.loans import Loan, LoanInstallment, LoanStatus
+from storage.loans import Loan, LoanInstallment, LoanStatus, discreet
+from storage.members import first_name_of
 from storage.models import Member
 from storage.outbox import enqueue
 from wlcc.dates import outside_quiet_hours, parse_quiet_hours
@@ -53,6 +56,7 @@ class _Row:
     loan_id: int
     community_id: int
     member_id: int
+    name: str
     language: str | None
     months: int
     number: int
@@ -68,6 +72,7 @@ def _unpaid(session: Session, *, until: date) -> list[_Row]:
             col(Loan.id),
             col(Loan.community_id),
             col(Loan.member_id),
+            col(Member.name),
             col(Member.language),
             col(Loan.months),
             col(LoanInstallment.number),
@@ -131,8 +136,9 @@ class _Notice:
     def __init__(self, session: Session, not_before: datetime) -> None:
         self.session = session
         self.not_before = not_before
+        self._discreet: dict[int, bool] = {}
 
-    def _put(self, row: _Row, stage: str, lines: list[str], t: Translator) -> int:
+    def _put(self, row: _Row, stage: str, lines: list[str], t: Translator, private: bool) -> int:
         made = enqueue(
             self.session,
             key=notice_key(row.loan_id, row.number, stage),
@@ -141,13 +147,20 @@ class _Notice:
             member_id=row.member_id,
             text="\n".join(lines),
             template_vars={
-                "1": format_money(row.owed),
+                "1": first_name_of(row.name) if private else format_money(row.owed),
                 "2": format_date(row.due_on, t.lang),
                 "3": f"{row.number}/{row.months}",
             },
             not_before=self.not_before,
         )
         return 0 if made is None else 1
+
+    def _private(self, row: _Row) -> bool:
+        """No amount where someone else may read it (a shared phone, or her PIN)."""
+        if row.member_id not in self._discreet:
+            member = self.session.get(Member, row.member_id)
+            self._discreet[row.member_id] = member is not None and discreet(self.session, member)
+        return self._discreet[row.member_id]
 
     def _late_line(self, t: Translator, overdue: list[_Row]) -> str:
         return t(
@@ -158,32 +171,59 @@ class _Notice:
 
     def reminder(self, row: _Row, overdue: list[_Row]) -> int:
         t = Translator(row.language)
+        day = format_date(row.due_on, t.lang)
+        if self._private(row):
+            lines = [
+                t(
+                    "loans.reminder_private",
+                    name=first_name_of(row.name),
+                    number=row.number,
+                    months=row.months,
+                    day=day,
+                ),
+                t("loans.amount_private"),
+            ]
+            return self._put(row, REMINDER, lines, t, True)
         lines = [
             t(
                 "loans.reminder",
                 number=row.number,
                 months=row.months,
                 amount=format_money(row.owed),
-                day=format_date(row.due_on, t.lang),
+                day=day,
             )
         ]
         if overdue:
             lines.append(self._late_line(t, overdue))
         lines.append(t("loans.reminder_end"))
-        return self._put(row, REMINDER, lines, t)
+        return self._put(row, REMINDER, lines, t, False)
 
     def missed(self, row: _Row, overdue: list[_Row]) -> int:
         t = Translator(row.language)
+        day = format_date(row.due_on, t.lang)
+        if self._private(row):
+            lines = [
+                t(
+                    "loans.missed_private",
+                    name=first_name_of(row.name),
+                    number=row.number,
+                    months=row.months,
+                    day=day,
+                ),
+                t("loans.amount_private"),
+                t("loans.missed_end"),
+            ]
+            return self._put(row, MISSED, lines, t, True)
         lines = [
             t(
                 "loans.missed",
                 number=row.number,
                 months=row.months,
                 amount=format_money(row.owed),
-                day=format_date(row.due_on, t.lang),
+                day=day,
             )
         ]
         if len(overdue) > 1:
             lines.append(self._late_line(t, overdue))
         lines.append(t("loans.missed_end"))
-        return self._put(row, MISSED, lines, t)
+        return self._put(row, MISSED, lines, t, False)

@@ -56,6 +56,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, col
 
 from storage.db import lock_id
+from storage.ledger_access import plan_statements
 from storage.loans_notices import plan_loan_notices
 from storage.meetings import (
     NOTICE_KIND,
@@ -92,6 +93,7 @@ FINISHED = "finished"
 OCCURRENCES = "occurrences"
 ROLES = "roles"
 POLLS = "polls"
+STATEMENTS = "statements"
 
 STAFF_ROLES = (Role.COORDINATOR, Role.ADMIN)
 PLANNER_LOCK = "meetings:notices:plan"  # one planner at a time (PostgreSQL)
@@ -144,6 +146,8 @@ def plan_all(session: Session, *, now: datetime, settings: Settings) -> dict[str
     )
     counts[ROLES] = plan_roles(session, now=now, settings=settings)
     counts[POLLS] = close_due_polls(session, now=now)
+    # The credit union's monthly statements (storage/ledger_access.py), in the same job.
+    counts[STATEMENTS] = plan_statements(session, now=now, settings=settings)
     counts.update(dict.fromkeys(NOTICE_COUNTS, 0))
     quiet = parse_quiet_hours(settings.wlcc_quiet_hours)
     zone = settings.timezone

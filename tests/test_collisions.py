@@ -72,6 +72,11 @@ COMPLAINTS = [
     "cuti bersama kantor lurah tutup",
     "peran serta warga",
     "siap bu",
+    "pin lokasi rumah saya",
+    "saldo pulsa habis",
+    "simpanan air di ember bocor",
+    "mutasi pegawai kelurahan",
+    "statemen pak lurah kemarin",
 ]
 GREETINGS = [
     "halo",

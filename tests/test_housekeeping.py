@@ -10,11 +10,13 @@ from sqlmodel import select
 from scheduler import build_scheduler, housekeeping
 from storage.identities import default_community, touch_identity
 from storage.inbound import claim_for_processing, note_failure, record_inbound
+from storage.media import bot_file
 from storage.models import (
     Broadcast,
     BroadcastStatus,
     Conversation,
     InboundMessage,
+    MediaFile,
     OutboxMessage,
     OutboxStatus,
 )
@@ -90,7 +92,7 @@ def test_housekeeping_forgets_old_records_and_keeps_what_is_still_needed(db, set
 
     removed = housekeeping(db, settings)
 
-    assert removed == {"inbound": 2, "conversations": 1, "outbox": 4}
+    assert removed == {"inbound": 2, "conversations": 1, "outbox": 4, "statements": 0}
     with db.transaction() as session:
         assert sorted(session.exec(select(InboundMessage.platform_id))) == [
             "old-unanswered",
@@ -105,7 +107,39 @@ def test_housekeeping_forgets_old_records_and_keeps_what_is_still_needed(db, set
             "reply-of-this-morning",
             "reply-still-to-retry",
         ]
-    assert housekeeping(db, settings) == {"inbound": 0, "conversations": 0, "outbox": 0}
+    assert housekeeping(db, settings) == {
+        "inbound": 0,
+        "conversations": 0,
+        "outbox": 0,
+        "statements": 0,
+    }
+
+
+def test_housekeeping_forgets_statement_pdfs_after_two_days(db, settings):
+    """A statement's PDF carries her figures under a public link: gone once delivered; a
+    meeting's calendar file stays."""
+    now = utcnow()
+    with db.transaction() as session:
+        community_id = default_community(session).id
+        assert community_id is not None
+
+        def made(name: str, data: bytes, age: timedelta) -> None:
+            bot_file(
+                session,
+                community_id=community_id,
+                name=name,
+                data=data,
+                content_type="application/pdf",
+                now=now - age,
+            )
+
+        made("statemen-wlcc-2026-11.pdf", b"%PDF-old", 3 * DAY)
+        made("statemen-wlcc-2026-12.pdf", b"%PDF-new", DAY)
+        made("wlcc-pertemuan-2026-12-12.ics", b"BEGIN:VCALENDAR", 30 * DAY)
+    assert housekeeping(db, settings)["statements"] == 1
+    with db.transaction() as session:
+        names = sorted(m.source_ref.rsplit("/", 1)[1] for m in session.exec(select(MediaFile)))
+    assert names == ["statemen-wlcc-2026-12.pdf", "wlcc-pertemuan-2026-12-12.ics"]
 
 
 def test_housekeeping_runs_every_night(db, settings):

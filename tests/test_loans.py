@@ -780,3 +780,35 @@ def test_any_sequence_of_repayments_keeps_schedule_and_ledger_equal(
         assert loan is not None
         assert (loan.status == LoanStatus.PAID) == (accepted == total)
         assert check_loans(session) == []
+
+
+def test_a_receipt_on_a_shared_phone_or_under_a_pin_shows_no_amount(
+    db: Database, settings: Settings
+) -> None:
+    from storage.ledger import LedgerAccess
+
+    people = _members(db)
+    with db.transaction() as session:
+        # Dewi shares Siti's phone; Ani guards her figures with a PIN.
+        add_member(session, "Dewi", phone(1))
+        session.add(LedgerAccess(member_id=people["Ani"], community_id=COMMUNITY, pin_hash="x"))
+    _open(db, people["Siti"], settings)
+    _repay(db, people["Siti"], 115_000, at(date(2027, 1, 2), 14), settings)
+    _open(db, people["Ani"], settings, principal=300_000, months=3)
+    _open(db, people["Rina"], settings, principal=300_000, months=3)
+    with db.transaction() as session:
+        rows = session.exec(select(OutboxMessage).order_by(col(OutboxMessage.id))).all()
+    texts = [r.text for r in rows]
+    assert texts[0] == (
+        "Pinjaman untuk Bu Siti diterima pada Kamis, 3 Desember 2026.\n"
+        "Ketik PINJAMAN untuk melihat jumlah dan sisa pinjamannya."
+    )
+    assert texts[1] == (
+        "Angsuran pinjaman dari Bu Siti diterima pada Sabtu, 2 Januari 2027 pukul 14.00 WIB.\n"
+        "Ketik PINJAMAN untuk melihat jumlah dan sisa pinjamannya."
+    )
+    assert rows[1].template_vars["1"] == "Angsuran pinjaman dari Bu Siti"
+    assert texts[2].startswith("A loan for Ani received on Thursday, 3 December 2026.\n")
+    for private in rows[:3]:
+        assert "Rp" not in private.text and "Rp" not in str(private.template_vars)
+    assert "Rp300.000" in texts[3]  # Rina has her own phone and no PIN

@@ -222,3 +222,27 @@ def test_the_notice_job_plans_them_with_the_meetings(db: Database, settings: Set
         again = plan_all(session, now=at(DUE - timedelta(days=3), 9, 5), settings=settings)
     assert again["installment_reminder"] == 0
     assert len(_notices(db)) == 2
+
+
+def test_on_a_shared_phone_the_notices_name_her_and_show_no_amount(
+    db: Database, settings: Settings
+) -> None:
+    people = _setup(db, settings)
+    with db.transaction() as session:
+        add_member(session, "Dewi Lestari", phone(1))  # shares Siti's phone
+    _plan(db, at(DUE - timedelta(days=3), 9), settings)
+    _plan(db, at(date(2027, 2, 4), 9), settings)
+    rows = {r.key: r for r in _notices(db)}
+    reminder = rows["loan:1:installment:1:reminder"]
+    assert reminder.member_id == people["Siti"]
+    assert reminder.text == (
+        "Pengingat untuk Bu Siti: angsuran pinjaman ke-1 dari 3 jatuh tempo "
+        "Minggu, 3 Januari 2027.\n"
+        "Ketik PINJAMAN untuk melihat jumlahnya."
+    )
+    assert reminder.template_vars == {"1": "Siti", "2": "Minggu, 3 Januari 2027", "3": "1/3"}
+    missed = rows["loan:1:installment:2:missed"]
+    assert "Rp" not in missed.text and missed.text.startswith("Untuk Bu Siti: angsuran")
+    # Ani has her own phone: her notices say the amounts.
+    assert "Rp104.500" in rows["loan:2:installment:1:reminder"].text
+    assert "Rp209.000" in rows["loan:2:installment:2:missed"].text

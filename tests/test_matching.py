@@ -56,6 +56,12 @@ KEYWORDS = [
     "CANCEL MEETING",
     "CUTI PERAN",
     "SIAP PERAN",
+    "SIMPANAN",
+    "MUTASI",
+    "STATEMEN",
+    "STATEMEN BULANAN",
+    "PIN",
+    "GANTI PIN",
 ]
 
 

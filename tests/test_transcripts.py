@@ -29,7 +29,7 @@ from handlers.router import Router
 from storage.conversations import offer_choices
 from storage.db import Database
 from storage.identities import default_community
-from storage.ledger import LedgerRefused
+from storage.ledger import EntryAction, LedgerEntry, LedgerRefused, append_entry
 from storage.loans import open_loan
 from storage.meetings import MeetingError, MeetingKind, create_meeting
 from storage.meetings_roles import plan_roles
@@ -163,6 +163,8 @@ def render_replies(replies: list[Outbound], channel: str) -> list[list[str]]:
     messages: list[list[str]] = []
     for reply in replies:
         if channel == "telegram":
+            if reply.delete_message:  # the bot deleted her message (her PIN) first
+                messages.append(["[pesan Anda dihapus]"])
             # Photos go first as messages of their own; choices are buttons under the last part.
             messages += [[f"[foto: {m.ref}]"] for m in reply.media]
             chunks = split_text(reply.text, TELEGRAM_TEXT_LIMIT) or [""]
@@ -252,6 +254,8 @@ class Player:
             self.add_member(d.arg, where)
         elif d.name == "meeting":
             self.add_meeting(d.arg, where)
+        elif d.name == "entry":
+            self.add_entry(d.arg, where)
         elif d.name == "loan":
             self.add_loan(d.arg, where)
         elif d.name == "notices":
@@ -291,6 +295,54 @@ class Player:
                 # She already agreed to the privacy notice (e.g. on paper at a meeting).
                 member.consent_at = member.consent_asked_at = self.now
                 session.add(member)
+
+    def add_entry(self, arg: str, where: str) -> None:
+        """``@ entry +6281234567890, Siti Aminah, wajib, 50000[, deposit][, 2026-12-01]``: one
+        ledger entry of hers, as the treasurer records it (signed whole rupiah; the action
+        defaults to deposit, the day to the transcript's); ``@ entry phone, name, wajib,
+        koreksi`` reverses her latest entry of that kind."""
+        usage = (
+            f"{where}: write @ entry +6281234567890, Siti Aminah, wajib, 50000"
+            "[, deposit|withdrawal|loan|repayment][, 2026-12-01] (or koreksi for the amount)"
+        )
+        cells = [cell.strip() for cell in next(csv.reader([arg]), [])]
+        if len(cells) < 4:
+            raise TranscriptError(usage)
+        phone, name, kind, amount = cells[:4]
+        action = cells[4] if len(cells) > 4 else EntryAction.DEPOSIT
+        day = date.fromisoformat(cells[5]) if len(cells) > 5 else self.now.astimezone(WIB).date()
+        with self.router.db.transaction() as session:
+            community = default_community(session)
+            assert community.id is not None
+            member = find_by_phone_and_name(session, community.id, phone, name)
+            if member is None or member.id is None:
+                raise TranscriptError(f"{where}: no member {name} with phone {phone}")
+            reverses = None
+            if amount == "koreksi":
+                reverses = session.exec(
+                    select(LedgerEntry)
+                    .where(LedgerEntry.member_id == member.id, LedgerEntry.kind == kind)
+                    .order_by(col(LedgerEntry.id).desc())
+                ).first()
+                if reverses is None:
+                    raise TranscriptError(f"{where}: {name} has no {kind} entry to reverse")
+                action, value = EntryAction.REVERSAL, -reverses.amount
+            elif re.fullmatch(r"-?\d+", amount):
+                value = int(amount)
+            else:
+                raise TranscriptError(usage)
+            append_entry(
+                session,
+                community_id=community.id,
+                member_id=member.id,
+                kind=kind,
+                action=action,
+                amount=value,
+                channel="cli",
+                occurred_on=day,
+                reverses_id=None if reverses is None else reverses.id,
+                now=self.now,
+            )
 
     def add_loan(self, arg: str, where: str) -> None:
         """``@ loan +6281234567890, Siti Aminah, 1000000, 1.5, 10, 2026-10-05``: a loan the
@@ -438,6 +490,7 @@ class Player:
             media=media,
             sender_name=self.sender_name,
             phone=None if self.channel == "telegram" else self.phone,
+            message_id=str(self.counter) if self.channel == "telegram" else None,
         )
 
     def outbox(self) -> list[str]:

@@ -81,6 +81,11 @@ def configure_logging(level: str = "INFO", secrets: Iterable[str] = ()) -> None:
     root.setLevel(level.upper())
     for noisy in ("httpx", "httpcore", "twilio.http_client", "twilio.async_http_client"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # These write what is sent and stored: python-telegram-bot at DEBUG every request and
+    # answer with its text, SQLAlchemy at INFO every statement with its parameters (message
+    # texts, receipts' amounts and balances). Whatever the level, they say less.
+    logging.getLogger("telegram").setLevel(max(root.level, logging.INFO))
+    logging.getLogger("sqlalchemy").setLevel(logging.WARNING)
     # uvicorn installs its own handlers; route them through ours instead.
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         lg = logging.getLogger(name)

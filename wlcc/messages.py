@@ -55,6 +55,9 @@ class Inbound:
     media: tuple[Media, ...] = ()
     sender_name: str | None = None
     phone: str | None = None  # E.164 when the channel itself proves the number (WhatsApp)
+    # The platform's id of this message in its chat (Telegram ``message_id``), so that a reply
+    # can ask the channel to delete it (a PIN); None where the channel has none to delete.
+    message_id: str | None = None
 
     @property
     def kind(self) -> str:
@@ -86,6 +89,10 @@ class Outbound:
     # choices are a numbered list.
     cancel: str | None = None
     remove_keyboard: bool = False  # take away a "share my number" button shown before
+    # Ask the channel to delete the person's own message with this platform id (in the chat
+    # the reply goes to) before the reply is sent: a message that carried her PIN. Telegram
+    # deletes it (deleteMessage); WhatsApp cannot, and the reply's text says so.
+    delete_message: str | None = None
     meta: dict[str, str] = field(default_factory=dict, compare=False)
 
 
@@ -130,6 +137,7 @@ def inbound_to_dict(message: Inbound) -> dict[str, Any]:
         "media": [{"ref": m.ref, "content_type": m.content_type} for m in message.media],
         "sender_name": message.sender_name,
         "phone": message.phone,
+        "message_id": message.message_id,
     }
 
 
@@ -149,4 +157,5 @@ def inbound_from_dict(data: dict[str, Any]) -> Inbound:
         media=tuple(Media(**m) for m in data.get("media") or ()),
         sender_name=data.get("sender_name"),
         phone=data.get("phone"),
+        message_id=data.get("message_id"),
     )
