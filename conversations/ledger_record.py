@@ -56,11 +56,12 @@ class MemberPick:
     ``member_chosen``. The chosen member's id is in ``ctx.data["member"]``.
     """
 
-    prefix: ClassVar[str]  # catalog keys: f"{prefix}.ask_member", ...
+    # The catalog keys of the question, and of the question asked again.
+    ask_member_keys: ClassVar[tuple[str, str]]
 
     def ask_member(self, ctx: Context, again: bool = False) -> None:
         ctx.goto("member")
-        ctx.ask(ctx.t(f"{self.prefix}.ask_member_again" if again else f"{self.prefix}.ask_member"))
+        ctx.ask(ctx.t(self.ask_member_keys[1] if again else self.ask_member_keys[0]))
 
     def member_chosen(self, ctx: Context, member: Member) -> None:
         raise NotImplementedError
@@ -339,7 +340,7 @@ class DepositDialog(_Record):
     name = "ledger_deposit"
     keywords = ("SETOR", "DEPOSIT")
     help_key = "ledger.rec.deposit.help"
-    prefix = "ledger.rec.deposit"
+    ask_member_keys = ("ledger.rec.deposit.ask_member", "ledger.rec.deposit.ask_member_again")
     withdrawing = False
 
 
@@ -348,6 +349,6 @@ class WithdrawDialog(_Record):
     name = "ledger_withdraw"
     keywords = ("TARIK", "WITHDRAW")
     help_key = "ledger.rec.withdraw.help"
-    prefix = "ledger.rec.withdraw"
+    ask_member_keys = ("ledger.rec.withdraw.ask_member", "ledger.rec.withdraw.ask_member_again")
     withdrawing = True
     menu_order = 91

@@ -72,7 +72,7 @@ class RepaymentDialog(MemberPick, Dialog):
     keywords = ("ANGSURAN", "REPAYMENT")
     help_key = "loans.rep.help"
     menu_order = 92
-    prefix = "loans.rep"
+    ask_member_keys = ("loans.rep.ask_member", "loans.rep.ask_member_again")
 
     def allowed(self, ctx: Context) -> bool:
         return ctx.can(ACTION)
