@@ -1,4 +1,4 @@
-"""A member and her money: SIMPANAN, SALDO, MUTASI, STATEMEN, STATEMEN BULANAN, PIN.
+"""A member and her money: SIMPANAN, SALDO, MUTASI, STATEMEN, PINJAMAN, STATEMEN BULANAN, PIN.
 
 * ``SIMPANAN`` (``SAVINGS``): the menu of the others, numbered.
 * ``SALDO`` (``BALANCE``): each kind of savings and their total; the loan still owed, if any
@@ -8,6 +8,8 @@
 * ``STATEMEN`` (``STATEMENT``): this month's statement as a message, and as a PDF document
   where the channel takes one (Telegram; WhatsApp when Twilio can fetch it from
   ``PUBLIC_BASE_URL``); elsewhere the reply says the document is not available there.
+* ``PINJAMAN`` (``LOAN``): what her open loans stand at: principal owed, everything still to
+  pay, the next installment and its day, the late ones (storage/loans.py words it).
 * ``STATEMEN BULANAN`` (``MONTHLY STATEMENT``): ask for last month's statement on the first
   days of each month, or stop it.
 * ``PIN`` (``GANTI PIN``, ``CHANGE PIN``): set her PIN, or change it (the current one first),
@@ -56,6 +58,7 @@ from storage.ledger_access import (
     signed,
     statement_text,
 )
+from storage.loans import describe_status, loan_status
 from storage.media import bot_file
 from storage.models import Member, MemberStatus
 from storage.outbox import MEDIA_PREFIX, REPLY_KIND, enqueue
@@ -179,10 +182,19 @@ def _statement(ctx: Context, member: Member) -> None:
     ctx.say(ctx.t("ledger.member.pdf_sent"))
 
 
+def _loan(ctx: Context, member: Member) -> None:
+    """PINJAMAN: what her open loans stand at (storage/loans.py words it)."""
+    assert member.id is not None
+    status = loan_status(ctx.session, member.id, to_local(ctx.now, ctx.zone).date())
+    header = ctx.t("ledger.member.loan_header", name=member.name, when=_when(ctx, ctx.now))
+    ctx.say(f"{header}\n{describe_status(ctx.t, status)}")
+
+
 ANSWERS: dict[str, Callable[[Context, Member], None]] = {
     "balance": _balance,
     "history": _history,
     "statement": _statement,
+    "loan": _loan,
 }
 
 
@@ -341,6 +353,7 @@ class SavingsMenuDialog(Dialog):
             Choice("SALDO", ctx.t("ledger.member.menu_balance")),
             Choice("MUTASI", ctx.t("ledger.member.menu_history")),
             Choice("STATEMEN", ctx.t("ledger.member.menu_statement")),
+            Choice("PINJAMAN", ctx.t("ledger.member.menu_loan")),
             Choice("STATEMEN BULANAN", ctx.t("ledger.member.menu_monthly")),
             Choice("PIN", ctx.t("ledger.member.menu_pin")),
         ]
@@ -415,6 +428,15 @@ class StatementDialog(_MoneyDialog):
     help_key = "ledger.member.help_statement"
     menu_order = 162
     answer = "statement"
+
+
+@register
+class LoanDialog(_MoneyDialog):
+    name = "ledger_loan"
+    keywords = ("PINJAMAN", "LOAN")
+    help_key = "ledger.member.help_loan"
+    menu_order = 165
+    answer = "loan"
 
 
 @register

@@ -421,7 +421,7 @@ def _audit_refusal(
     )
 
 
-def _discreet(session: Session, member: Member) -> bool:
+def discreet(session: Session, member: Member) -> bool:
     """Whether her receipt must not show money: a shared phone, or a PIN on her figures."""
     access = session.get(LedgerAccess, member.id)
     if access is not None and access.pin_hash:
@@ -501,7 +501,7 @@ def _queue_receipt(
         entry,
         balance,
         name=first_name_of(member.name),
-        discreet=_discreet(session, member),
+        discreet=discreet(session, member),
         original=original,
     )
     return enqueue(

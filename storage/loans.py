@@ -58,8 +58,8 @@ from sqlmodel import Field, Session, SQLModel, col, select
 
 from storage.audit import record_audit
 from storage.ledger import (
+    RECEIPT_KIND,
     EntryAction,
-    LedgerAccess,
     LedgerChannel,
     LedgerEntry,
     LedgerKind,
@@ -67,6 +67,7 @@ from storage.ledger import (
     Refusal,
     append_entry,
     balances,
+    discreet,
 )
 from storage.members import first_name_of, get_member
 from storage.models import Member, MemberStatus
@@ -77,7 +78,6 @@ from wlcc.i18n import Translator
 from wlcc.money import MAX_AMOUNT
 from wlcc.settings import Settings, SettingsError, get_settings
 
-RECEIPT_KIND = "receipt"  # the outbox kind of receipts (and its WhatsApp template key)
 MAX_MONTHS = 60
 MAX_RATE_BP = 1000  # 10 % a month
 BP_PER_PERCENT = 100
@@ -475,27 +475,6 @@ def _audit(
         detail={"member_id": loan.member_id, "entries": [e.id for e in entries], **detail},
         now=now,
     )
-
-
-def discreet(session: Session, member: Member) -> bool:
-    """Whether what goes to her must not show money (the ledger's rule for receipts): she
-    guards her figures with a PIN, or another member shares her phone."""
-    access = session.get(LedgerAccess, member.id)
-    if access is not None and access.pin_hash:
-        return True
-    if not member.phone:
-        return False
-    others = session.exec(
-        select(func.count())
-        .select_from(Member)
-        .where(
-            Member.community_id == member.community_id,
-            Member.phone == member.phone,
-            Member.id != member.id,
-            col(Member.anonymised_at).is_(None),
-        )
-    ).one()
-    return int(others) > 0
 
 
 def _receipt(

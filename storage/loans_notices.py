@@ -30,7 +30,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from sqlalchemy import select
 from sqlmodel import Session, col
 
-from storage.loans import Loan, LoanInstallment, LoanStatus, discreet
+from storage.ledger import discreet
+from storage.loans import Loan, LoanInstallment, LoanStatus
 from storage.members import first_name_of
 from storage.models import Member
 from storage.outbox import enqueue

@@ -13,8 +13,8 @@ from typer.testing import CliRunner, Result
 
 from cli.main import app
 from storage.db import Database
-from storage.ledger import LedgerKind, balances
-from storage.loans import RECEIPT_KIND, Loan, schedule
+from storage.ledger import RECEIPT_KIND, LedgerKind, balances
+from storage.loans import Loan, schedule
 from storage.models import AuditLog, OutboxMessage
 from tests.outbox_support import add_member
 

@@ -178,7 +178,7 @@ def test_on_a_shared_phone_or_with_a_pin_the_receipt_shows_no_money(db: Database
     )
     assert guarded.text == (
         "A deposit to voluntary savings (simpanan sukarela) for Rina received on Thursday, "
-        "3 December 2026 at 10:15 WIB. Type SALDO to see the amount and your balance."
+        "3 December 2026 at 10:15 WIB. Type BALANCE to see the amount and your balance."
     )
     for row in (shared, guarded):
         assert "75" not in row.text and "75" not in "".join(row.template_vars.values())

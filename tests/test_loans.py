@@ -19,9 +19,8 @@ from sqlalchemy import text
 from sqlmodel import col, select
 
 from storage.db import Database
-from storage.ledger import LedgerEntry, LedgerKind, LedgerRefused, balances
+from storage.ledger import RECEIPT_KIND, LedgerEntry, LedgerKind, LedgerRefused, balances
 from storage.loans import (
-    RECEIPT_KIND,
     Loan,
     LoanRefusal,
     LoanRefused,
