@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from datetime import datetime, time, timedelta
 
-from sqlmodel import Session, select
+from sqlalchemy import update
+from sqlmodel import Session, col, select
 
 from storage.identities import default_community
+from storage.ledger import EntryAction, LedgerChannel, LedgerKind, LedgerRefused, append_entry
+from storage.loans import loans_of, open_loan
 from storage.meetings import Meeting, MeetingKind, MeetingRule, create_meeting
 from storage.meetings_rules import create_rule, ensure_occurrences
 from storage.member_import import MemberRow, apply_import
 from storage.members import find_by_phone_and_name
-from storage.models import Identity, Role
+from storage.models import Identity, OutboxMessage, OutboxStatus, Role
 from storage.outbox import SIMULATOR
 from wlcc.formatting import DEFAULT_ZONE, utcnow
 
@@ -62,13 +65,78 @@ def seed_demo(session: Session, *, meetings: bool = True) -> dict[str, int]:
             )
             chats += 1
     rules, trainings = _demo_meetings(session, community.id) if meetings else (0, 0)
+    entries, loans = _demo_money(session, community.id) if meetings else (0, 0)
     return {
         "monthly meeting rules created": rules,
         "trainings created": trainings,
+        "ledger entries created": entries,
+        "loans created": loans,
         "members created": result.created,
         "members already there": result.unchanged,
         "simulated chats created": chats,
     }
+
+
+# Siti's savings, as the treasurer's paper book had them: (months ago, kind, amount).
+DEMO_SAVINGS = (
+    (4, LedgerKind.POKOK, 100_000),
+    (3, LedgerKind.WAJIB, 20_000),
+    (2, LedgerKind.WAJIB, 20_000),
+    (2, LedgerKind.SUKARELA, 150_000),
+    (1, LedgerKind.WAJIB, 20_000),
+)
+
+
+def _demo_money(session: Session, community_id: int) -> tuple[int, int]:
+    """Siti's savings history (SALDO, MUTASI and STATEMEN have something to show, and Dewi the
+    treasurer something to add to with SETOR or take from with TARIK) and her loan of
+    Rp500.000 over 5 months, opened 40 days ago: one installment is late, so PINJAMAN shows it
+    and ANGSURAN has one to record. Each entry has a key, so running it twice adds nothing."""
+    siti = find_by_phone_and_name(session, community_id, "+6281200000003", "Siti Aminah")
+    if siti is None or siti.id is None:
+        return 0, 0
+    now = utcnow()
+    entries = 0
+    for i, (months_ago, kind, amount) in enumerate(DEMO_SAVINGS):
+        try:
+            append_entry(
+                session,
+                community_id=community_id,
+                member_id=siti.id,
+                kind=kind,
+                action=EntryAction.DEPOSIT,
+                amount=amount,
+                channel=LedgerChannel.IMPORT,
+                occurred_on=(now - timedelta(days=30 * months_ago)).astimezone(DEFAULT_ZONE).date(),
+                key=f"demo:savings:{i}",
+                now=now,
+            )
+            entries += 1
+        except LedgerRefused:
+            pass  # there already
+    if loans_of(session, siti.id):
+        return entries, 0
+    opened = now - timedelta(days=40)
+    open_loan(
+        session,
+        community_id=community_id,
+        member_id=siti.id,
+        principal=500_000,
+        rate="1.5",
+        months=5,
+        start=opened.astimezone(DEFAULT_ZONE).date(),
+        channel=LedgerChannel.IMPORT,
+        key="demo:loan",
+        now=opened,
+    )
+    # Its receipt belongs to that day: she read it then, it does not arrive now.
+    session.execute(
+        update(OutboxMessage)
+        .where(col(OutboxMessage.key).startswith("receipt:loan:"))
+        .where(col(OutboxMessage.member_id) == siti.id)
+        .values(status=OutboxStatus.READ)
+    )
+    return entries, 1
 
 
 def _demo_meetings(session: Session, community_id: int) -> tuple[int, int]:

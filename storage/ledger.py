@@ -102,8 +102,9 @@ class LedgerChannel:
     CLI = "cli"
     IMPORT = "import"
     CONSOLE = "console"
+    SIMULATOR = "simulator"  # the demo's terminal chat (and the browser simulator)
 
-    ALL = (TELEGRAM, WHATSAPP, CLI, IMPORT, CONSOLE)
+    ALL = (TELEGRAM, WHATSAPP, CLI, IMPORT, CONSOLE, SIMULATOR)
 
 
 class LedgerEntry(SQLModel, table=True):

@@ -72,7 +72,6 @@ from storage.ledger import (
 from storage.members import first_name_of, get_member
 from storage.models import Member, MemberStatus
 from storage.outbox import enqueue
-from wlcc.dates import outside_quiet_hours, parse_quiet_hours
 from wlcc.formatting import format_date, format_datetime, format_money, to_local, utcnow
 from wlcc.i18n import Translator
 from wlcc.money import MAX_AMOUNT
@@ -445,12 +444,6 @@ def _borrower(session: Session, community_id: int, member_id: int, *, lending: b
     return member
 
 
-def _not_before(now: datetime, settings: Settings) -> datetime | None:
-    """A receipt recorded in the quiet hours waits for their end."""
-    moment = outside_quiet_hours(now, parse_quiet_hours(settings.wlcc_quiet_hours), _zone(settings))
-    return moment if moment > now else None
-
-
 def _audit(
     session: Session,
     action: str,
@@ -488,10 +481,9 @@ def _receipt(
     lines: Sequence[str],
     remaining: str,
     when: str,
-    settings: Settings,
-    now: datetime,
 ) -> int | None:
-    """One receipt into the outbox. Its WhatsApp template (kind ``receipt``) has the
+    """One receipt into the outbox, at once (like the ledger's, it answers the treasurer's
+    action: not held back by the quiet hours). Its WhatsApp template (kind ``receipt``) has the
     variables 1 what was recorded, 2 when, 3 what she owes after it. A discreet receipt
     (:func:`discreet`) names her instead of the amount and shows no figure."""
     t = Translator(member.language)
@@ -507,7 +499,6 @@ def _receipt(
         member_id=member.id,
         text=text,
         template_vars={"1": what, "2": when, "3": remaining},
-        not_before=_not_before(now, settings),
     )
 
 
@@ -617,8 +608,6 @@ def open_loan(
             ],
             remaining=t("loans.receipt.owed", owed=format_money(written.balance)),  # all loans
             when=format_date(start, t.lang),
-            settings=conf,
-            now=now,
         )
         _audit(
             session,
@@ -818,8 +807,6 @@ def repay(
                 owed=format_money(balances(session, member_id)[LedgerKind.PINJAMAN]),
             ),
             when=format_datetime(now, t.lang, zone),
-            settings=conf,
-            now=now,
         )
         _audit(
             session,

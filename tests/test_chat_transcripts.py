@@ -250,3 +250,33 @@ def test_the_demo_has_a_training_whose_invitation_a_member_answers_by_number(
     assert "Kursi: sisa 2 dari 3" in out and "Jawaban Ibu: Hadir" in out
     again = run(workdir, "demo", DATABASE_URL=sqlite_url)
     assert "0 monthly meeting rules created, 0 trainings created" in again.stdout
+    assert "0 ledger entries created, 0 loans created" in again.stdout
+
+
+def test_the_demo_has_savings_and_a_late_installment_the_treasurer_records(
+    workdir: Path, sqlite_url: str
+) -> None:
+    """The demo's money, as a newcomer tries it: Siti's SALDO and her late installment in
+    PINJAMAN, then Dewi the treasurer records it with ANGSURAN by numbers only, and Siti's
+    receipt arrives in her chat."""
+    demo = run(workdir, "demo", DATABASE_URL=sqlite_url)
+    assert "5 ledger entries created, 1 loans created" in demo.stdout
+    chat = run(
+        workdir,
+        "chat",
+        "--phone",
+        "+6281200000005",  # Dewi, the treasurer
+        stdin="/sebagai Siti\nsetuju\nsaldo\npinjaman\n/sebagai Dewi\nangsuran siti\n1\n1\n"
+        "/sebagai Siti\npinjaman\n",
+        DATABASE_URL=sqlite_url,
+        COLUMNS=WIDE,
+        WLCC_SIMULATOR="true",
+    )
+    assert chat.returncode == 0, chat.stderr
+    out = chat.stdout
+    assert "Simpanan wajib: Rp60.000" in out and "Simpanan sukarela: Rp150.000" in out, out
+    assert "Sisa pinjaman: Rp500.000" in out
+    assert "Terlambat: 1 angsuran, Rp107.500" in out
+    assert "Tersimpan: angsuran Rp107.500 dari Siti Aminah" in out
+    assert "Angsuran pinjaman Rp107.500 diterima pada" in out  # her receipt, in her chat
+    assert out.count("Sisa pinjaman: Rp400.000") == 2  # the receipt and PINJAMAN after it
