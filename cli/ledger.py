@@ -47,6 +47,7 @@ REPORT_COLUMNS = (
     "savings",
     "pinjaman",
     "bunga",
+    "overdue",
 )
 
 CommunityOption = Annotated[str | None, typer.Option(help="Community slug (default: the first).")]
@@ -349,9 +350,10 @@ def check_command() -> None:
     )
 
 
-def report_csv(found: LedgerReport) -> str:
+def report_csv(found: LedgerReport, overdue: dict[int, int] | None = None) -> str:
     """The report as CSV: rows opening, in, out, closing (totals per kind), then one row per
-    member (her balances at the end of the period)."""
+    member (her balances at the end of the period). ``overdue``: what each member owes on late
+    installments today, in the last column of her row (its sum in the closing row)."""
     from storage.ledger import savings_total
 
     buffer = io.StringIO()
@@ -368,13 +370,15 @@ def report_csv(found: LedgerReport) -> str:
             values["bunga"],
         ]
 
+    late = overdue or {}
     for label, values in (
         ("opening", found.opening),
         ("in", found.incoming),
         ("out", found.outgoing),
         ("closing", found.closing),
     ):
-        writer.writerow([label, "", "", "", "", *figures(values)])
+        total = sum(late.values()) if label == "closing" else ""
+        writer.writerow([label, "", "", "", "", *figures(values), total])
     for member in found.members:
         writer.writerow(
             [
@@ -384,6 +388,7 @@ def report_csv(found: LedgerReport) -> str:
                 member.phone or "",
                 member.status,
                 *figures(member.balances),
+                late.get(member.member_id, 0),
             ]
         )
     return buffer.getvalue()
@@ -404,10 +409,12 @@ def report_command(
 ) -> None:
     """The figures for the treasurer and the RAT as CSV: per kind the balance before the
     period, what came in and went out within it, the balance at its end (pinjaman: the loans
-    outstanding; bunga: the interest received), then every member's balances."""
+    outstanding; bunga: the interest received; overdue: what is late on loans today), then
+    every member's balances."""
     from storage.audit import record_audit
     from storage.ledger import LedgerChannel, report
-    from wlcc.formatting import format_money
+    from storage.loans import overdue_by_member
+    from wlcc.formatting import format_money, to_local, utcnow
 
     settings = settings_or_exit()
     first, last = _day(start, "--from"), _day(end, "--to")
@@ -416,6 +423,7 @@ def report_command(
     with _session(settings) as session:
         community_id = _community_id(session, community)
         found = report(session, community_id=community_id, start=first, end=last)
+        overdue = overdue_by_member(session, community_id, to_local(utcnow()).date())
         record_audit(
             session,
             action="ledger.report",
@@ -427,7 +435,7 @@ def report_command(
             target="ledger",
             detail={"from": str(first or ""), "to": str(last or ""), "members": len(found.members)},
         )
-    text = report_csv(found)
+    text = report_csv(found, overdue)
     if output is None:
         sys.stdout.write(text)
     else:
@@ -439,7 +447,8 @@ def report_command(
         f"Period {first or 'the start'} to {last or 'today'}: savings "
         f"{format_money(found.savings_closing)}, loans outstanding "
         f"{format_money(found.loans_outstanding)}, interest received "
-        f"{format_money(found.interest_received)}; {len(found.members)} member(s)"
+        f"{format_money(found.interest_received)}, overdue today "
+        f"{format_money(sum(overdue.values()))}; {len(found.members)} member(s)"
         + (f"; written to {output}." if output else "."),
         highlight=False,
         markup=False,

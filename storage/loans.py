@@ -385,6 +385,28 @@ def loan_status(session: Session, member_id: int, today: date) -> MemberLoans:
     )
 
 
+def overdue_by_member(session: Session, community_id: int, today: date) -> dict[int, int]:
+    """What each member with a late installment still owes on those installments on
+    ``today`` (open loans; due before today, not fully paid): the report's overdue figures."""
+    owed = (
+        col(LoanInstallment.total)
+        - col(LoanInstallment.paid_principal)
+        - col(LoanInstallment.paid_interest)
+    )
+    rows = session.exec(
+        select(Loan.member_id, func.sum(owed))
+        .join(Loan, col(Loan.id) == col(LoanInstallment.loan_id))
+        .where(
+            Loan.community_id == community_id,
+            Loan.status == LoanStatus.OPEN,
+            col(LoanInstallment.due_on) < today,
+            col(LoanInstallment.paid_at).is_(None),
+        )
+        .group_by(col(Loan.member_id))
+    ).all()
+    return {int(member): int(total) for member, total in rows if total}
+
+
 def describe_status(t: Translator, status: MemberLoans) -> str:
     """The PINJAMAN answer in her language: what she owes, the next installment, the late
     ones."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ from storage.db import Database
 from storage.ledger import RECEIPT_KIND, LedgerEntry, LedgerKind, balances
 from storage.models import AuditLog, OutboxMessage
 from tests.outbox_support import add_member, phone
+from wlcc.formatting import to_local, utcnow
 
 runner = CliRunner()
 
@@ -190,13 +192,14 @@ def test_report_is_csv_of_the_period(env, db: Database, people) -> None:
         "savings",
         "pinjaman",
         "bunga",
+        "overdue",
     ]
-    assert rows[1] == ["opening", "", "", "", "", "0", "0", "0", "0", "0", "0"]
-    assert rows[4] == ["closing", "", "", "", "", "0", "50000", "20000", "70000", "0", "0"]
+    assert rows[1] == ["opening", "", "", "", "", "0", "0", "0", "0", "0", "0", ""]
+    assert rows[4] == ["closing", "", "", "", "", "0", "50000", "20000", "70000", "0", "0", "0"]
     assert [r[2] for r in rows[5:]] == ["Siti Aminah", "Ani Lestari", "Budi"]
-    assert rows[5][5:] == ["0", "50000", "0", "50000", "0", "0"]
+    assert rows[5][5:] == ["0", "50000", "0", "50000", "0", "0", "0"]
     before = wlcc("report", "--to", "2020-01-01")
-    assert list(csv.reader(io.StringIO(before.stdout)))[4][5:] == ["0"] * 6
+    assert list(csv.reader(io.StringIO(before.stdout)))[4][5:] == ["0"] * 7
     assert wlcc("report", "--from", "2026-13-01").exit_code == 2
     assert wlcc("report", "--from", "2026-02-01", "--to", "2026-01-01").exit_code == 2
 
@@ -243,3 +246,19 @@ def test_help_lists_the_commands(env) -> None:
     assert result.exit_code == 0
     for command in ("deposit", "withdraw", "reverse", "balance", "check", "report", "import"):
         assert command in result.output
+
+
+def test_report_says_what_is_overdue_on_loans_today(env, db: Database, people) -> None:
+    """Siti's loan of Rp1.000.000 (10 months at 1.5 %) was paid out 70 days ago: two
+    installments of Rp115.000 are late; the RAT sees them beside her balances."""
+    start = (to_local(utcnow()) - timedelta(days=70)).date().isoformat()
+    terms = ["--principal", "1jt", "--rate", "1.5", "--months", "10", "--start", start]
+    opened = runner.invoke(app, ["loans", "open", "081200000001", *terms])
+    assert opened.exit_code == 0, opened.output
+    result = runner.invoke(app, ["ledger", "report"])
+    assert result.exit_code == 0, result.output
+    rows = {r[2] or r[0]: r for r in csv.reader(io.StringIO(result.stdout))}
+    assert rows["Siti Aminah"][-1] == "230000"
+    assert rows["Ani Lestari"][-1] == "0"
+    assert rows["closing"][-1] == "230000"
+    assert "overdue today Rp230.000" in said(result)
