@@ -16,7 +16,9 @@ from conversations.engine import discover
 from handlers.router import Router
 from storage.conversations import load_conversation
 from storage.db import Database
-from tests.outbox_support import Chat, add_member, phone
+from storage.ledger import LedgerKind, deposit
+from storage.loans import open_loan
+from tests.outbox_support import COMMUNITY, Chat, add_member, phone
 from wlcc.messages import Outbound
 
 ADMIN = phone(1)  # an admin on a phone she shares with Ani (so GANTI ORANG applies)
@@ -24,6 +26,7 @@ RESIDENT = phone(2)  # somebody not registered yet
 # Telegram only: the phone is proven with the "share my number" button, not a digit.
 NOT_BY_DIGITS = {"link_phone"}
 WORDS = "Siti Aminah"  # what she types where a question asks for her own words
+AMOUNT = "50000"  # what she types where a question asks for an amount: digits
 
 
 def _dialogs() -> list[str]:
@@ -51,6 +54,11 @@ def _waiting(db: Database, number: str) -> str | None:
     """The dialog that waits for this phone's next answer, if any."""
     with db.transaction() as session:
         return load_conversation(session, f"phone:{number}").dialog
+
+
+def _step(db: Database, number: str) -> str | None:
+    with db.transaction() as session:
+        return load_conversation(session, f"phone:{number}").step
 
 
 def _digit(reply: Outbound, payload: str) -> str | None:
@@ -85,6 +93,25 @@ def test_every_dialog_by_digits(db: Database, started: list[str], name: str) -> 
         add_member(session, "Rina", ADMIN, role="admin", whatsapp=True, kelurahan="23 Ilir")
         add_member(session, "Ani", ADMIN, kelurahan="23 Ilir")
         add_member(session, "Dewi", phone(3), kelurahan="19 Ilir", whatsapp=True)
+        # The member the treasurer's dialogs are for: savings to withdraw, a loan to repay.
+        siti = add_member(session, "Siti Aminah", phone(4), kelurahan="19 Ilir")
+        assert siti.id is not None
+        deposit(
+            session,
+            community_id=COMMUNITY,
+            member_id=siti.id,
+            kind=LedgerKind.SUKARELA,
+            amount=200_000,
+            channel="cli",
+        )
+        open_loan(
+            session,
+            community_id=COMMUNITY,
+            member_id=siti.id,
+            principal=500_000,
+            months=5,
+            channel="cli",
+        )
     router = Router(db)
     admin = Chat(router, "whatsapp", ADMIN, ADMIN)
     admin.send("halo")  # who is speaking?
@@ -104,7 +131,13 @@ def test_every_dialog_by_digits(db: Database, started: list[str], name: str) -> 
             return  # the dialog has ended
         question = replies[-1]
         assert question.cancel or _digit(question, "BATAL"), "no number cancels this question"
-        replies = chat.send("1" if question.choices else WORDS)
+        if question.choices:
+            replies = chat.send("1")
+            continue
+        step = _step(db, number)
+        replies = chat.send(WORDS)
+        if _waiting(db, number) is not None and _step(db, number) == step:
+            replies = chat.send(AMOUNT)  # not words, then: an amount, in digits
     pytest.fail(f"{name} did not end after 10 answers: {replies[-1].text}")
 
 

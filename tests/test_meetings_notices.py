@@ -429,7 +429,8 @@ def test_a_cancelled_meeting_gets_no_more_notices(db: Database, settings: Settin
     with db.transaction() as session:
         meeting = session.get(Meeting, meeting_id)
         assert meeting is not None
-        assert cancel_meeting(session, meeting, now=ANNOUNCE + 2 * MINUTE) == 1  # Siti is told
+        # Siti, who answered, and the members asked to take its roles are told.
+        assert cancel_meeting(session, meeting, now=ANNOUNCE + 2 * MINUTE) == 3
     before = len(_notices(db))
     for at in (REMIND, MORNING):
         assert _counts(_plan(db, at, settings)) == {
@@ -448,7 +449,8 @@ def test_a_moved_meeting_gets_its_notices_anew_for_the_new_time(
     with db.transaction() as session:
         meeting = session.get(Meeting, meeting_id)
         assert meeting is not None
-        assert move_meeting(session, meeting, starts_at=new, now=ANNOUNCE + 2 * MINUTE) == 1
+        # Siti, who answered, and the members asked to take its roles are told.
+        assert move_meeting(session, meeting, starts_at=new, now=ANNOUNCE + 2 * MINUTE) == 3
     # The old time's reminder is not planned.
     assert _plan(db, REMIND, settings)["reminder"] == 0
     # The new time is announced 7 days before it, to those who have not answered (Siti was
