@@ -20,12 +20,10 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from cli.common import console, err, fail, settings_or_exit
+from cli.common import amount_arg, console, err, fail, member_by_phone, settings_or_exit
 from cli.meetings import _community_id, _session
 
 if TYPE_CHECKING:
-    from sqlmodel import Session
-
     from storage.ledger import LedgerRefused, LedgerReport, Receipt
     from storage.models import Member
 
@@ -72,15 +70,6 @@ _REFUSALS = {
     "loan_entry": "a loan's entries are corrected through `wlcc loans`",
     "empty_reason": "say why (--reason)",
 }
-_AMOUNT_REASONS = {
-    "empty": "it is empty",
-    "letters": "it has letters that are not an amount (50000, 50.000, 50rb, 1,5 juta)",
-    "separators": "its separators cannot be read surely (e.g. 1.000,5)",
-    "fraction": "it has a fraction of a rupiah",
-    "zero": "it is zero",
-    "negative": "it is negative",
-    "too_large": "it is larger than Rp1.000.000.000",
-}
 
 
 def _refused(exc: LedgerRefused) -> typer.Exit:
@@ -94,16 +83,6 @@ def _kind(text: str) -> str:
     return kind
 
 
-def _amount(text: str) -> int:
-    from wlcc.money import AmountError, parse_amount
-
-    try:
-        return parse_amount(text)
-    except AmountError as exc:
-        words = _AMOUNT_REASONS.get(exc.reason, exc.reason)
-        raise fail(f"Not an amount: {text!r} ({words}).", 2) from None
-
-
 def _day(text: str | None, option: str) -> date | None:
     if text is None:
         return None
@@ -113,28 +92,6 @@ def _day(text: str | None, option: str) -> date | None:
         return date.fromisoformat(text.strip())
     except ValueError:
         raise fail(f"{option} {text!r} is not a day: write it as YYYY-MM-DD.", 2) from None
-
-
-def _find_member(session: Session, community: int, phone: str, name: str | None) -> Member:
-    """The member this phone (and name) means, or exit with why not."""
-    from storage.ledger import choose_by_name, ledger_members_on_phone
-    from wlcc.phones import to_e164
-
-    number = to_e164(phone)
-    if number is None:
-        raise fail(f"Not a phone number: {phone!r}.", 2)
-    found = ledger_members_on_phone(session, community, number)
-    if not found:
-        raise fail(f"No member has the phone {number}.", 1)
-    names = ", ".join(repr(m.name) for m in found)
-    if name is not None:
-        chosen = choose_by_name(found, name)
-        if not chosen:
-            raise fail(f"Nobody called {name!r} on {number}: {names}.", 1)
-        found = chosen
-    if len(found) > 1:
-        raise fail(f"Several members share the phone {number}: {names}. Say which with --name.", 1)
-    return found[0]
 
 
 def _who(member: Member) -> str:
@@ -161,12 +118,12 @@ def _record(
 
     settings = settings_or_exit()
     kind = _kind(kind)
-    rupiah = _amount(amount)
+    rupiah = amount_arg(amount)
     record = deposit if operation == "deposit" else withdraw
     refused: LedgerRefused | None = None
     with _session(settings) as session:
         community = _community_id(session, slug)
-        member = _find_member(session, community, phone, name)
+        member = member_by_phone(session, community, phone, name)
         assert member.id is not None
         try:
             receipt = record(
@@ -281,7 +238,7 @@ def balance_command(
     settings = settings_or_exit()
     with _session(settings) as session:
         community_id = _community_id(session, community)
-        member = _find_member(session, community_id, phone, name)
+        member = member_by_phone(session, community_id, phone, name)
         assert member.id is not None
         found = balances(session, member.id)
         record_audit(  # who looked at whose figures (never the figures)

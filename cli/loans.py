@@ -16,14 +16,11 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from cli.common import console, fail, settings_or_exit
+from cli.common import amount_arg, console, fail, member_by_phone, settings_or_exit
 from cli.meetings import CommunityOption, _community_id, _session
 
 if TYPE_CHECKING:
-    from sqlmodel import Session
-
     from storage.loans import Due
-    from storage.models import Member
 
 loans_app = typer.Typer(
     help="Loans of the credit union: open, repay, schedule.", no_args_is_help=True
@@ -36,25 +33,6 @@ NameOption = Annotated[
     str | None, typer.Option(help="Her name, when several members share the phone.")
 ]
 
-_AMOUNT_WORDS = {
-    "empty": "nothing was given",
-    "letters": "it has letters that are not an amount (write e.g. 150000, 150.000, 150rb, 1,5jt)",
-    "separators": "it mixes separators or groups ('1.000,5'): write e.g. 1.000.000",
-    "fraction": "a loan is in whole rupiah",
-    "zero": "it is zero",
-    "negative": "it is negative",
-    "too_large": "it is larger than Rp1.000.000.000 (a typo?)",
-}
-
-
-def _amount(text: str, what: str) -> int:
-    from wlcc.money import AmountError, parse_amount
-
-    try:
-        return parse_amount(text)
-    except AmountError as exc:
-        raise fail(f"Not an amount for {what}: {text!r}: {_AMOUNT_WORDS[exc.reason]}.", 2) from None
-
 
 def _money(amount: int) -> str:
     from wlcc.formatting import format_money
@@ -66,32 +44,6 @@ def _day(day: date) -> str:
     from wlcc.formatting import format_date
 
     return format_date(day, "en")
-
-
-def _member(session: Session, community_id: int, phone: str, name: str | None) -> Member:
-    """The member PHONE (and ``--name``) means, or exit with who is there."""
-    from storage.members import members_on_phone, name_key
-    from wlcc.phones import to_e164
-
-    number = to_e164(phone)
-    if number is None:
-        raise fail(f"Not a phone number: {phone!r} (e.g. 0812-3456-7890 or +62 812 3456 7890).", 2)
-    found = members_on_phone(session, community_id, number)
-    if not found:
-        raise fail(f"No member has the phone {number}.", 1)
-    if name is not None:
-        wanted = name_key(name)
-        chosen = [m for m in found if m.name_key == wanted] or [
-            m for m in found if name_key(m.name).startswith(wanted)
-        ]
-        if len(chosen) != 1:
-            names = ", ".join(m.name for m in found)
-            raise fail(f"No single member {name!r} on {number}; its members: {names}.", 1)
-        return chosen[0]
-    if len(found) > 1:
-        names = ", ".join(m.name for m in found)
-        raise fail(f"{number} is a family phone ({names}): choose with --name.", 1)
-    return found[0]
 
 
 def _refused(exc: Exception) -> typer.Exit:
@@ -174,7 +126,7 @@ def open_command(
     from storage.loans import format_rate, open_loan, schedule
 
     settings = settings_or_exit()
-    amount = _amount(principal, "--principal")
+    amount = amount_arg(principal, "--principal")
     day: date | None = None
     if start is not None:
         try:
@@ -185,7 +137,7 @@ def open_command(
             ) from None
     with _session(settings) as session:
         community_id = _community_id(session, community)
-        member = _member(session, community_id, phone, name)
+        member = member_by_phone(session, community_id, phone, name)
         assert member.id is not None
         try:
             loan = open_loan(
@@ -241,10 +193,10 @@ def repay_command(
     from storage.loans import repay
 
     settings = settings_or_exit()
-    paid = _amount(amount, "AMOUNT")
+    paid = amount_arg(amount, "AMOUNT")
     with _session(settings) as session:
         community_id = _community_id(session, community)
-        member = _member(session, community_id, phone, name)
+        member = member_by_phone(session, community_id, phone, name)
         assert member.id is not None
         try:
             done = repay(
@@ -290,7 +242,7 @@ def schedule_command(
     today = to_local(utcnow(), settings.timezone).date()
     with _session(settings) as session:
         community_id = _community_id(session, community)
-        member = _member(session, community_id, phone, name)
+        member = member_by_phone(session, community_id, phone, name)
         assert member.id is not None
         loans = loans_of(session, member.id)
         if not loans:

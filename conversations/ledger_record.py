@@ -134,14 +134,23 @@ def amount_refusal(ctx: Context, reason: str) -> str:
     return ctx.t(f"ledger.rec.amount.{reason}")
 
 
-class _Record(MemberPick, Dialog):
-    """SETOR and TARIK: the same steps, one sign apart."""
+class TreasurerDialog(MemberPick, Dialog):
+    """What SETOR, TARIK and ANGSURAN share: treasurers only (anyone else is told who records
+    money, and the refusal is audited), the member first (``SETOR Siti`` starts with her),
+    one handler per step (``on_<step>``), a key that makes the dialog record at most once,
+    and an amount question asked again when the answer is no amount."""
 
-    menu_order = 90
-    withdrawing: ClassVar[bool]
+    #: What anyone else reads when she types the keyword.
+    refusal_key: ClassVar[str]
 
     def allowed(self, ctx: Context) -> bool:
         return ctx.can(ACTION)
+
+    def refuse(self, ctx: Context) -> None:
+        # A member who types SETOR means to pay, or to see her savings: say where to go. The
+        # refusal is audited as the engine's own permission check would.
+        ctx.audit(ACTION, allowed=False, target=self.name, role=ctx.speaker.role)
+        ctx.say(ctx.t(self.refusal_key))
 
     def accepts(self, args: str) -> bool:
         return True  # SETOR Siti Aminah, TARIK 0812...
@@ -156,9 +165,11 @@ class _Record(MemberPick, Dialog):
             self.ask_member(ctx)
 
     def handle(self, ctx: Context, turn: Turn) -> bool:
-        step = ctx.step or ""
-        handler = getattr(self, f"on_{step}", None)
+        handler = getattr(self, f"on_{ctx.step or ''}", None)
         return bool(handler(ctx, turn)) if handler else False
+
+    def ask_amount(self, ctx: Context, again: bool = False) -> None:
+        raise NotImplementedError
 
     def reprompt(self, ctx: Context) -> None:
         if ctx.step == "amount":
@@ -167,11 +178,13 @@ class _Record(MemberPick, Dialog):
             return
         ctx.say(ctx.t("ledger.rec.not_understood"))
 
-    def refuse(self, ctx: Context) -> None:
-        # A member who types SETOR means to pay, or to see her savings: say where to go. The
-        # refusal is audited as the engine's own permission check would.
-        ctx.audit(ACTION, allowed=False, target=self.name, role=ctx.speaker.role)
-        ctx.say(ctx.t("ledger.rec.treasurers_only"))
+
+class _Record(TreasurerDialog):
+    """SETOR and TARIK: the same steps, one sign apart."""
+
+    menu_order = 90
+    refusal_key = "ledger.rec.treasurers_only"
+    withdrawing: ClassVar[bool]
 
     # 2. the kind
     def member_chosen(self, ctx: Context, member: Member) -> None:

@@ -15,10 +15,8 @@ which writes the entries, the audit row and her receipt. Treasurers and admins o
 
 from __future__ import annotations
 
-import secrets
-
-from conversations.engine import Context, Dialog, Turn, register
-from conversations.ledger_record import ACTION, MemberPick, amount_refusal, member_label
+from conversations.engine import Context, Turn, register
+from conversations.ledger_record import TreasurerDialog, amount_refusal, member_label
 from storage.ledger import LedgerRefused
 from storage.loans import (
     Loan,
@@ -67,41 +65,13 @@ def _numbers(ctx: Context, numbers: list[int]) -> str:
 
 
 @register
-class RepaymentDialog(MemberPick, Dialog):
+class RepaymentDialog(TreasurerDialog):
     name = "loan_repayment"
     keywords = ("ANGSURAN", "REPAYMENT")
     help_key = "loans.rep.help"
     menu_order = 92
     ask_member_keys = ("loans.rep.ask_member", "loans.rep.ask_member_again")
-
-    def allowed(self, ctx: Context) -> bool:
-        return ctx.can(ACTION)
-
-    def refuse(self, ctx: Context) -> None:
-        ctx.audit(ACTION, allowed=False, target=self.name, role=ctx.speaker.role)
-        ctx.say(ctx.t("loans.rep.treasurers_only"))
-
-    def accepts(self, args: str) -> bool:
-        return True  # ANGSURAN Siti Aminah, ANGSURAN 0812...
-
-    def start(self, ctx: Context, args: str) -> None:
-        ctx.begin(self.name, "member")
-        ctx.data["nonce"] = secrets.token_hex(8)
-        if args.strip():
-            self.search(ctx, args)
-        else:
-            self.ask_member(ctx)
-
-    def handle(self, ctx: Context, turn: Turn) -> bool:
-        handler = getattr(self, f"on_{ctx.step or ''}", None)
-        return bool(handler(ctx, turn)) if handler else False
-
-    def reprompt(self, ctx: Context) -> None:
-        if ctx.step == "amount":
-            ctx.say(amount_refusal(ctx, AmountError.LETTERS))
-            self.ask_amount(ctx, again=True)
-            return
-        ctx.say(ctx.t("ledger.rec.not_understood"))
+    refusal_key = "loans.rep.treasurers_only"
 
     # 2. the loan
     def member_chosen(self, ctx: Context, member: Member) -> None:
