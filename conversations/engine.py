@@ -23,7 +23,7 @@ from storage.conversations import conversation_key
 from storage.members import staff
 from storage.models import Conversation, Identity, Member, MemberStatus, Role
 from storage.outbox import enqueue
-from storage.permissions import can
+from storage.permissions import SAFETY_RECEIVE, can
 from wlcc.formatting import DEFAULT_ZONE
 from wlcc.i18n import Translator, choices_hint
 from wlcc.messages import Choice, Inbound, Location, Media, Outbound, SharedContact
@@ -105,6 +105,9 @@ class Context:
     document_channels: frozenset[str] = frozenset({"telegram"})
     # The help lines of the area (WLCC_HELP_HOTLINES), for the help path.
     hotlines: tuple[Hotline, ...] = DEFAULT_HOTLINES
+    # Choices a typed number answers after this turn instead of those its replies show: the
+    # waiting dialog's own, when an interruption (the help path's offer, declined) is over.
+    restore_choices: list[list[str]] | None = None
     t: Translator = field(init=False)
 
     def __post_init__(self) -> None:
@@ -135,7 +138,8 @@ class Context:
         allowed = self.can(action)
         if not allowed:
             self.audit(action, allowed=False, target=target, role=self.speaker.role)
-            self.say(self.t("permission.denied"))
+            # "Only for coordinators" would be untrue to a coordinator refused the help path.
+            self.say(self.t("safety.denied" if action == SAFETY_RECEIVE else "permission.denied"))
         return allowed
 
     def audit(

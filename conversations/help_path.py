@@ -3,8 +3,10 @@
 * ``TOLONG`` (``SOS``, ``HELP ME``; a main-menu entry after BANTUAN), and any message with words
   of distress (handlers/distress.py; the router answers them in every state, from anyone,
   before any other question) get at once the help lines of the area (``WLCC_HELP_HOTLINES``)
-  and an offer: a protection officer can call her back. "tolong" followed by other words
-  ("tolong ambilkan ...", "tolong saya") is an everyday "please": it is not TOLONG.
+  and an offer: a protection officer can call her back. A message that is only a cry for help
+  ("tolong", "Tolong!", "tolong saya", "tolong aku dong", :func:`cries_for_help`) is TOLONG in
+  every state too; "tolong" followed by other words ("tolong ambilkan air", "tolong dibantu
+  daftar", "tolong saldo") is the everyday "please" and is not.
 * Only if she picks it (a numbered choice, or ``DITELEPON`` / ``CALL ME``), the call-back dialog
   asks how it is safe to reach her (this number, another number she types, a message only) and
   when, and an optional note, then sends a notice to the protection officers alone (outbox kind
@@ -19,6 +21,8 @@ outbox): the audit log says only that an officer marked one handled, without whi
 """
 
 from __future__ import annotations
+
+from rapidfuzz.distance import DamerauLevenshtein
 
 from conversations.engine import Context, Dialog, Turn, register
 from storage.help_requests import (
@@ -40,6 +44,7 @@ from storage.help_requests import (
 from storage.members import staff
 from storage.models import OutboxPriority, Role
 from storage.outbox import enqueue
+from storage.permissions import SAFETY_RECEIVE
 from wlcc.formatting import format_datetime
 from wlcc.i18n import Translator
 from wlcc.messages import Choice
@@ -49,7 +54,7 @@ NAME = "help"
 CALLBACK = "help_callback"
 LIST = "help_requests"
 HANDLED = "help_handled"
-SAFETY = "safety.receive"
+SAFETY = SAFETY_RECEIVE
 
 # The offer's choices: picked by number or button, in any state (the router sends them here).
 OFFER_YES = "tolong:ya"
@@ -62,13 +67,36 @@ _NOTE_NONE = "note:none"
 LIST_LIMIT = 9
 
 
+# What may follow "tolong" in a cry for help: "tolong saya", "tolong aku dong", "tolong bu".
+_CRY_WORDS = frozenset(
+    {"tolong", "saya", "aku", "sy", "kami", "dong", "donk", "bu", "ibu", "kak", "ya", "please"}
+)
+
+
+def cries_for_help(words: list[str]) -> bool:
+    """Whether a message (its normalised words) is only a cry for help: "tolong" (one typo
+    forgiven: "tlong"), with nothing after it but "saya", "aku", "dong", "bu"..."""
+    if not words or len(words) > 4:
+        return False
+    first = words[0]
+    if first != "tolong" and DamerauLevenshtein.distance(first, "tolong", score_cutoff=1) > 1:
+        return False
+    return all(word in _CRY_WORDS for word in words[1:])
+
+
 def hotline_lines(ctx: Context) -> list[str]:
     return [ctx.t("distress.line", name=h.name, phone=h.phone) for h in ctx.hotlines]
 
 
+# Where the offer keeps the choices of the dialog it interrupted (restored if she declines).
+_BEFORE_OFFER = "before_offer"
+
+
 def offer(ctx: Context) -> None:
     """The help lines, then whether she wants to be called back (the dialog she was in, if
-    any, keeps waiting)."""
+    any, keeps waiting: declining gives its choices back to the numbers)."""
+    if ctx.dialog is not None and ctx.conversation.choices:
+        ctx.data[_BEFORE_OFFER] = ctx.conversation.choices
     lines = [ctx.t("distress.intro"), *hotline_lines(ctx), ctx.t("distress.crisis_centre")]
     text = "\n".join(lines) + "\n\n" + ctx.t("safety.offer")
     ctx.say(
@@ -81,6 +109,10 @@ def answer_offer(ctx: Context, payload: str) -> None:
     if payload == OFFER_YES:
         ctx.finish()
         CallbackDialog().start(ctx, "")
+    elif ctx.dialog is not None:
+        ctx.say(ctx.t("safety.declined") + "\n\n" + ctx.t("safety.declined.resume"))
+        before = ctx.data.pop(_BEFORE_OFFER, None)
+        ctx.restore_choices = before if isinstance(before, list) else []
     else:
         ctx.say(ctx.t("safety.declined"))
 
@@ -170,6 +202,15 @@ class CallbackDialog(Dialog):
                 ctx.ask(ctx.t("safety.ask_number"))
                 return True
             return False
+        if ctx.step == "when" and turn.choice == _WHEN_ANY:
+            request.safe_time = None
+            ctx.session.add(request)
+            self._ask_note(ctx)
+            return True
+        if ctx.step == "note" and turn.choice == _NOTE_NONE:
+            request.note = None
+            self._send(ctx, request)
+            return True
         if turn.choice is not None or not text:
             return False
         if ctx.step == "number":
@@ -294,7 +335,7 @@ class HandledDialog(Dialog):
     action = SAFETY
 
     def accepts(self, args: str) -> bool:
-        return looks_like_ref(args)
+        return normalize_ref(args) is not None or looks_like_ref(args)
 
     def start(self, ctx: Context, args: str) -> None:
         ref = normalize_ref(args) or args.strip()[:16]

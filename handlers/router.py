@@ -346,7 +346,9 @@ class Router:
         # last answer showed any; after an answer without choices a number picks nothing old.
         new = ctx.replies[replies_before:]
         new_choices = [r.choices for r in new if r.choices]
-        if new_choices:
+        if ctx.restore_choices is not None:
+            conversation.choices = ctx.restore_choices
+        elif new_choices:
             conversation.choices = [[c.payload, c.label] for c in new_choices[-1]]
         elif new:
             conversation.choices = []
@@ -395,7 +397,15 @@ class Router:
         # 0. Words of violence or danger get the help lines and the offer of a call-back first,
         # in every state, from anyone (a first message, a family phone before "who is
         # speaking?"); a dialog waits. Inside the call-back request they are hers to tell.
-        if turn.text and not help_path.in_help_dialog(ctx) and mentions_distress(turn.text):
+        # A message that is only a cry for help ("tolong", "tolong saya") is TOLONG, the same.
+        if (
+            turn.text
+            and not help_path.in_help_dialog(ctx)
+            and (
+                mentions_distress(turn.text)
+                or help_path.cries_for_help(normalize(turn.text).split())
+            )
+        ):
             help_path.offer(ctx)
             return
         # The offer's answer (a number, a button) counts in every state too.
