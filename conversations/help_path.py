@@ -246,7 +246,12 @@ class CallbackDialog(Dialog):
             self._ask_note(ctx)
 
     def _send(self, ctx: Context, request: HelpRequest) -> None:
-        officers = staff(ctx.session, ctx.speaker.community_id, (Role.PROTECTION_OFFICER,))
+        # An officer who said BERHENTI would be skipped by the sender: she is not counted.
+        officers = [
+            officer
+            for officer in staff(ctx.session, ctx.speaker.community_id, (Role.PROTECTION_OFFICER,))
+            if not officer.opted_out
+        ]
         if not officers:
             ctx.finish()  # the draft goes with the dialog
             ctx.say("\n".join([ctx.t("safety.no_officer"), *hotline_lines(ctx)]))

@@ -148,7 +148,11 @@ def test_the_request_goes_to_protection_officers_alone(db: Database) -> None:
     assert all(n.template_vars == {"1": n.key.split(":")[1]} for n in notices)  # the ref only
 
 
-def test_without_an_officer_nothing_is_kept_and_she_is_told(db: Database) -> None:
+@pytest.mark.parametrize("officer", ["none", "opted_out"])
+def test_without_an_officer_nothing_is_kept_and_she_is_told(db: Database, officer: str) -> None:
+    if officer == "opted_out":  # she said BERHENTI: the sender would skip her notice
+        with db.transaction() as session:
+            add_member(session, "Yanti", phone(9), role=Role.PROTECTION_OFFICER, opted_out=True)
     chat = Chat(Router(db), "whatsapp", phone(5), phone(5))
     chat.send("tolong")
     chat.send("1")
