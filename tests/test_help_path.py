@@ -406,3 +406,21 @@ def test_a_distress_word_on_telegram_reaches_the_officer_on_whatsapp(
         [notice] = fake_twilio.bodies(to)
         assert "malam saja" in notice and phone(1) in notice
         assert fake_telegram.texts(SITI.id)[-1].startswith(gettext("id", "safety.sent"))
+
+
+def test_the_menu_entry_names_no_everyday_answer() -> None:
+    """Typed under the main menu, "tidak" (or "hadir", "mungkin") must not pick TOLONG's entry:
+    its label has none of the words that answer a question."""
+    from conversations.engine import discover
+
+    answers = {
+        word
+        for dialog in discover().values()
+        if dialog.yields_to_labels
+        for keyword in dialog.keywords
+        for word in normalize(keyword).split()
+    }
+    assert "tidak" in answers
+    for lang in ("id", "en"):
+        label = set(normalize(gettext(lang, "menu.safety")).split())
+        assert not label & answers, (lang, label & answers)
