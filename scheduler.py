@@ -12,6 +12,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from storage.conversations import purge_idle_conversations
 from storage.db import Database
+from storage.help_requests import purge_help_requests
 from storage.inbound import purge_inbound
 from storage.ledger_access import purge_statement_files
 from storage.meetings_notices import plan_all
@@ -28,22 +29,31 @@ NOTICE_INTERVAL = timedelta(minutes=5)
 
 def housekeeping(db: Database, settings: Settings) -> dict[str, int]:
     """Forget what is no longer needed: old dedupe records, long-idle conversations,
-    finished outbox messages and statement PDFs that were delivered."""
+    finished outbox messages, statement PDFs that were delivered, and the help path's
+    call-back requests handled more than ``WLCC_HELP_RETENTION_DAYS`` ago."""
     with db.transaction() as session:
         inbound = purge_inbound(session, settings.wlcc_inbound_retention_days)
         idle = purge_idle_conversations(session, IDLE_CONVERSATION_RETENTION)
         outbox = purge_outbox(session, settings.wlcc_outbox_retention_days)
         statements = purge_statement_files(session, utcnow())
-    if inbound or idle or outbox or statements:
+        help_requests = purge_help_requests(session, settings.wlcc_help_retention_days, utcnow())
+    if inbound or idle or outbox or statements or help_requests:
         log.info(
             "housekeeping removed %d inbound records, %d idle conversations, %d outbox messages, "
-            "%d statement files",
+            "%d statement files, %d help requests",
             inbound,
             idle,
             outbox,
             statements,
+            help_requests,
         )
-    return {"inbound": inbound, "conversations": idle, "outbox": outbox, "statements": statements}
+    return {
+        "inbound": inbound,
+        "conversations": idle,
+        "outbox": outbox,
+        "statements": statements,
+        "help_requests": help_requests,
+    }
 
 
 def plan_notices(db: Database, settings: Settings) -> dict[str, int]:

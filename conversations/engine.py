@@ -23,10 +23,11 @@ from storage.conversations import conversation_key
 from storage.members import staff
 from storage.models import Conversation, Identity, Member, MemberStatus, Role
 from storage.outbox import enqueue
-from storage.permissions import can
+from storage.permissions import SAFETY_RECEIVE, can
 from wlcc.formatting import DEFAULT_ZONE
 from wlcc.i18n import Translator, choices_hint
 from wlcc.messages import Choice, Inbound, Location, Media, Outbound, SharedContact
+from wlcc.settings import DEFAULT_HOTLINES, Hotline
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +103,11 @@ class Context:
     # The channels that can receive a file the bot made as a document (a statement's PDF):
     # Telegram always, WhatsApp when Twilio can fetch it from PUBLIC_BASE_URL.
     document_channels: frozenset[str] = frozenset({"telegram"})
+    # The help lines of the area (WLCC_HELP_HOTLINES), for the help path.
+    hotlines: tuple[Hotline, ...] = DEFAULT_HOTLINES
+    # Choices a typed number answers after this turn instead of those its replies show: the
+    # waiting dialog's own, when an interruption (the help path's offer, declined) is over.
+    restore_choices: list[list[str]] | None = None
     t: Translator = field(init=False)
 
     def __post_init__(self) -> None:
@@ -132,7 +138,8 @@ class Context:
         allowed = self.can(action)
         if not allowed:
             self.audit(action, allowed=False, target=target, role=self.speaker.role)
-            self.say(self.t("permission.denied"))
+            # "Only for coordinators" would be untrue to a coordinator refused the help path.
+            self.say(self.t("safety.denied" if action == SAFETY_RECEIVE else "permission.denied"))
         return allowed
 
     def audit(
@@ -170,6 +177,7 @@ class Context:
         return self.conversation.data
 
     def begin(self, dialog: str, step: str = "start") -> None:
+        self._leave()
         self.conversation.dialog = dialog
         self.conversation.step = step
         self.conversation.data = self._session_only()
@@ -178,6 +186,7 @@ class Context:
         self.conversation.step = step
 
     def finish(self) -> None:
+        self._leave()
         self.conversation.dialog = None
         self.conversation.step = None
         self.conversation.data = self._session_only()
@@ -196,6 +205,12 @@ class Context:
 
     def end_session_state(self) -> None:
         self.conversation.data.pop(SESSION_STATE, None)
+
+    def _leave(self) -> None:
+        """The current dialog ends (finished, cancelled, replaced): its :meth:`Dialog.on_leave`."""
+        dialog = REGISTRY.get(self.conversation.dialog or "")
+        if dialog is not None:
+            dialog.on_leave(self)
 
     def _session_only(self) -> dict[str, Any]:
         state = self.conversation.data.get(SESSION_STATE)
@@ -223,6 +238,11 @@ class Dialog:
     #: so: a bare TOLAK from a member asked to take a role is her answer to that ask
     #: (conversations/meetings_roles.py), not a coordinator rejecting a registration.
     borrows: ClassVar[tuple[str, ...]] = ()
+    #: Confidential (the help path): while it waits, its turns come before the family phone's
+    #: "who is speaking?" and are never taken for words of distress (she is already there).
+    confidential: ClassVar[bool] = False
+    #: Listed in the main menu after BANTUAN (the numbers of the older entries stay).
+    menu_after_help: ClassVar[bool] = False
     #: Its keywords are everyday answers ("tidak", "hadir"): typed while choices are shown,
     #: they still pick the choice whose label they name ("Tidak setuju") instead of starting it.
     yields_to_labels: ClassVar[bool] = False
@@ -258,6 +278,10 @@ class Dialog:
     def reprompt(self, ctx: Context) -> None:
         """Said when a turn was not understood inside the dialog."""
         ctx.say(ctx.t("dialog.not_understood"))
+
+    def on_leave(self, ctx: Context) -> None:
+        """Called when the dialog ends in any way (its own finish, BATAL, MENU, another dialog
+        starting), with its state still in ``ctx.data``: forget what it no longer needs."""
 
     def after_link(self, ctx: Context) -> None:
         """Called when the person proved their phone (Telegram) while this dialog waited."""

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import inspect
 from sqlmodel import Session
 
-from conversations import consent, household, link_phone
+from conversations import consent, help_path, household, link_phone
 from conversations.engine import (
     Context,
     Dialog,
@@ -266,6 +266,7 @@ class Router:
                 now=inbound.received_at,
                 zone=self.config.zone,
                 document_channels=self.config.document_channels,
+                hotlines=self.config.hotlines,
             )
             if expired and had_dialog:
                 ctx.say(ctx.t("session.expired"))
@@ -345,7 +346,9 @@ class Router:
         # last answer showed any; after an answer without choices a number picks nothing old.
         new = ctx.replies[replies_before:]
         new_choices = [r.choices for r in new if r.choices]
-        if new_choices:
+        if ctx.restore_choices is not None:
+            conversation.choices = ctx.restore_choices
+        elif new_choices:
             conversation.choices = [[c.payload, c.label] for c in new_choices[-1]]
         elif new:
             conversation.choices = []
@@ -391,10 +394,23 @@ class Router:
         dialogs = discover()
         in_dialog = ctx.dialog is not None and ctx.dialog in dialogs
 
-        # 0. Words of violence or danger get the help lines first, in every state, from anyone
-        # (a first message, a family phone before "who is speaking?"); a dialog waits.
-        if turn.text and mentions_distress(turn.text):
-            self._help_lines(ctx)
+        # 0. Words of violence or danger get the help lines and the offer of a call-back first,
+        # in every state, from anyone (a first message, a family phone before "who is
+        # speaking?"); a dialog waits. Inside the call-back request they are hers to tell.
+        # A message that is only a cry for help ("tolong", "tolong saya") is TOLONG, the same.
+        if (
+            turn.text
+            and not help_path.in_help_dialog(ctx)
+            and (
+                mentions_distress(turn.text)
+                or help_path.cries_for_help(normalize(turn.text).split())
+            )
+        ):
+            help_path.offer(ctx)
+            return
+        # The offer's answer (a number, a button) counts in every state too.
+        if turn.choice in help_path.OFFER_PAYLOADS:
+            help_path.answer_offer(ctx, turn.choice)
             return
 
         # A contact card on Telegram is the person proving (or not) their own number.
@@ -417,7 +433,7 @@ class Router:
             return
 
         # 3. On a shared family phone, nothing personal happens before "who is speaking?".
-        if household.needs_choice(ctx):
+        if household.needs_choice(ctx) and not help_path.in_help_dialog(ctx):
             if ctx.dialog != household.HouseholdDialog.name:
                 household.ask(ctx, turn)
                 return
@@ -532,17 +548,17 @@ class Router:
             return
         dialog.start(ctx, args)
 
-    def _help_lines(self, ctx: Context) -> None:
-        lines = [ctx.t("distress.intro")]
-        lines += [ctx.t("distress.line", name=h.name, phone=h.phone) for h in self.config.hotlines]
-        lines.append(ctx.t("distress.crisis_centre"))
-        ctx.say("\n".join(lines))
-
     # --- the router's own words ---
     def _global_menu(self, ctx: Context) -> None:
         ctx.finish()
-        choices = [Choice(d.keywords[0], ctx.t(d.menu_key or "")) for d in menu_dialogs(ctx)]
+        dialogs = menu_dialogs(ctx)
+        choices = [
+            Choice(d.keywords[0], ctx.t(d.menu_key or "")) for d in dialogs if not d.menu_after_help
+        ]
         choices.append(Choice("BANTUAN", ctx.t("menu.help")))
+        choices += [
+            Choice(d.keywords[0], ctx.t(d.menu_key or "")) for d in dialogs if d.menu_after_help
+        ]
         member = ctx.speaker.member
         header = ctx.t("menu.header")
         if member is not None:
@@ -552,12 +568,15 @@ class Router:
     def _global_help(self, ctx: Context, page: int = 1) -> None:
         """The commands, a few at a time, each a numbered choice (its payload the keyword)."""
         ctx.finish()
+        dialogs = [d for d in menu_dialogs(ctx, for_help=True) if d.help_key]
         entries = [
-            Choice(d.keywords[0], ctx.t(d.help_key))
-            for d in menu_dialogs(ctx, for_help=True)
-            if d.help_key
+            Choice(d.keywords[0], ctx.t(d.help_key or "")) for d in dialogs if not d.menu_after_help
         ]
         entries += [Choice("MENU", ctx.t("help.menu")), Choice("BATAL", ctx.t("help.cancel"))]
+        # Last, as in the main menu (the numbers of the older entries stay): TOLONG.
+        entries += [
+            Choice(d.keywords[0], ctx.t(d.help_key or "")) for d in dialogs if d.menu_after_help
+        ]
         chunks = [entries[i : i + HELP_PAGE] for i in range(0, len(entries), HELP_PAGE)]
         if len(chunks) > 1 and len(chunks[-1]) == 1:  # no page for one lonely command
             lonely = chunks.pop()

@@ -5,6 +5,8 @@ from __future__ import annotations
 from storage.models import Role
 
 _STAFF = frozenset({Role.COORDINATOR, Role.ADMIN})
+# The help path's call-back requests: protection officers alone, never coordinators or admins.
+SAFETY_RECEIVE = "safety.receive"
 
 # action -> roles allowed. Actions not listed here are open to everyone.
 RULES: dict[str, frozenset[str]] = {
@@ -17,7 +19,7 @@ RULES: dict[str, frozenset[str]] = {
     "meeting.themes": _STAFF,
     "complaint.triage": _STAFF,
     "ledger.record": frozenset({Role.TREASURER, Role.ADMIN}),
-    "safety.receive": frozenset({Role.PROTECTION_OFFICER}),
+    SAFETY_RECEIVE: frozenset({Role.PROTECTION_OFFICER}),
 }
 
 

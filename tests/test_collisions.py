@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from conversations import help_path
 from handlers.router import Router
 from storage.db import Database
 from tests.outbox_support import Chat, add_member, phone
@@ -77,6 +78,14 @@ COMPLAINTS = [
     "simpanan air di ember bocor",
     "mutasi pegawai kelurahan",
     "statemen pak lurah kemarin",
+    # "tolong" before other words is "please" (TOLONG is only a message of its own).
+    "tolong ambilkan air di ember",
+    "tolong pipa depan rumah dicek",
+    "tolong dibantu, got mampet",
+    "tolong selesai minggu ini",
+    "selesai dikerjakan tapi bocor lagi",
+    "permintaan warga belum ditanggapi",
+    "ditelepon tukang tidak diangkat",
 ]
 GREETINGS = [
     "halo",
@@ -100,6 +109,14 @@ def started(db: Database, monkeypatch: pytest.MonkeyPatch) -> list[str]:
         original(self, ctx, dialog, args)
 
     monkeypatch.setattr(Router, "_start", start)
+    # The help path's offer (TOLONG, words of distress) is the router's own answer too.
+    original_offer = help_path.offer
+
+    def offer(ctx: Any) -> None:
+        seen.append("tolong")
+        original_offer(ctx)
+
+    monkeypatch.setattr(help_path, "offer", offer)
     for word in ("help", "cancel"):
         original_word = getattr(Router, f"_global_{word}")
 

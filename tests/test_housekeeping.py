@@ -92,7 +92,13 @@ def test_housekeeping_forgets_old_records_and_keeps_what_is_still_needed(db, set
 
     removed = housekeeping(db, settings)
 
-    assert removed == {"inbound": 2, "conversations": 1, "outbox": 4, "statements": 0}
+    assert removed == {
+        "inbound": 2,
+        "conversations": 1,
+        "outbox": 4,
+        "statements": 0,
+        "help_requests": 0,
+    }
     with db.transaction() as session:
         assert sorted(session.exec(select(InboundMessage.platform_id))) == [
             "old-unanswered",
@@ -112,6 +118,7 @@ def test_housekeeping_forgets_old_records_and_keeps_what_is_still_needed(db, set
         "conversations": 0,
         "outbox": 0,
         "statements": 0,
+        "help_requests": 0,
     }
 
 

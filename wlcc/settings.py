@@ -123,6 +123,8 @@ class Settings(BaseSettings):
     # Help lines for a message about violence or danger, as JSON:
     # [{"name": "SAPA 129", "phone": "129"}, {"name": "...", "phone": "+62..."}].
     wlcc_help_hotlines: tuple[Hotline, ...] = DEFAULT_HOTLINES
+    # Days a call-back request of the help path is kept once an officer marked it handled.
+    wlcc_help_retention_days: int = Field(default=30, ge=1, le=365)
 
     # --- meetings and their notices (storage/meetings*.py, the scheduler's notice job) ---
     # Local hours when no notice is sent ("21:00-06:00"); what falls due then waits for the
