@@ -23,7 +23,7 @@ from wlcc.messages import Outbound
 
 ADMIN = phone(1)  # an admin on a phone she shares with Ani (so GANTI ORANG applies)
 RESIDENT = phone(2)  # somebody not registered yet
-OFFICER = phone(4)  # a protection officer: the help path's requests are hers alone
+OFFICER = phone(5)  # a protection officer: the help path's requests are hers alone
 # Telegram only: the phone is proven with the "share my number" button, not a digit.
 NOT_BY_DIGITS = {"link_phone"}
 WORDS = "Siti Aminah"  # what she types where a question asks for her own words
