@@ -233,6 +233,7 @@ class NewComplaintDialog(Dialog):
                 now=ctx.now,
             )
             ctx.data["voice"] = media.id
+            ctx.media_received = True
             ctx.data["description"] = " ".join(turn.text.split())[:MAX_DESCRIPTION] or None
             ctx.say(ctx.t("complaints.new.voice_kept"))
             self._ask_location(ctx, False)
@@ -356,6 +357,7 @@ class NewComplaintDialog(Dialog):
             )
             assert row.id is not None
             kept.append(row.id)
+            ctx.media_received = True
         ctx.data["photos"] = kept
         if refused is not None:
             ctx.say(ctx.t(f"complaints.new.not_a_photo.{refused}"))
