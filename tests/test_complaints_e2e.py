@@ -17,8 +17,8 @@ from storage.models import MediaFile
 from tests.fakes import FakeTelegram, FakeTwilio
 from tests.fakes.telegram_updates import RINA, TelegramUpdates, TgUser
 from tests.fakes.webhooks import TelegramWebhook, WhatsAppWebhook, running_app
-from tests.test_broadcast_e2e import wait
 from tests.outbox_support import add_member
+from tests.test_broadcast_e2e import wait
 
 COORDINATOR = "+6281299990000"
 RESIDENT = "+6281377770001"
