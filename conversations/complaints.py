@@ -563,7 +563,12 @@ class ComplaintStatusDialog(Dialog):
     menu_order = 211
 
     def accepts(self, args: str) -> bool:
-        return not args.strip() or len(args) <= 24
+        # "STATUS AL-7K3Q9", or something meant as a code ("status al 7k3"); "status rumah
+        # saya bagaimana" is a sentence, not this command.
+        args = args.strip()
+        return not args or looks_like_code(args) or (
+            len(args) <= 24 and any(c.isdigit() for c in args)
+        )
 
     def start(self, ctx: Context, args: str) -> None:
         if args.strip():
@@ -601,9 +606,11 @@ class ComplaintStatusDialog(Dialog):
     def _show(self, ctx: Context, text: str) -> None:
         code = normalize_code(text)
         complaint = get_by_code(ctx.session, ctx.speaker.community_id, text) if code else None
+        if complaint is None and code is None:
+            ctx.say(ctx.t("complaints.status.not_a_code"))
+            return
         if complaint is None:
-            shown = code or " ".join(text.split())[:24]
-            ctx.say(ctx.t("complaints.status.unknown", code=shown))
+            ctx.say(ctx.t("complaints.status.unknown", code=code))
             return
         ctx.say(public_text(ctx, complaint))
 
@@ -909,8 +916,8 @@ class ComplaintTriageDialog(Dialog):
         note = None if turn.choice == "no_note" else " ".join(turn.text.split())
         if turn.choice is not None and turn.choice != "no_note":
             return False
-        if turn.choice is None and not note:
-            self._ask_note(ctx)
+        if turn.choice is None and (not note or note.isdigit()):
+            self._ask_note(ctx)  # a number here is a slip, not a note for the reporters
             return True
         duplicate_of = None
         if ctx.data.get("duplicate_of"):
@@ -961,7 +968,7 @@ class ComplaintTriageDialog(Dialog):
         if complaint is None:
             self._list(ctx)
             return True
-        if not text or turn.choice is not None:
+        if not text or text.isdigit() or turn.choice is not None:
             ctx.ask(ctx.t("complaints.triage.ask_internal_note"))
             return True
         add_note(

@@ -957,6 +957,8 @@ def status_notice(
             date=format_date(event.created_at.date(), t.lang),
         )
     ]
+    if event.from_status == Status.RESOLVED and event.actor_label == "reporter":
+        parts.append(t("complaints.notice.reopened_by_reporter"))
     if event.to_status == Status.FORWARDED and complaint.forwarded_to:
         parts.append(t("complaints.notice.forwarded_to", to=complaint.forwarded_to))
     if event.to_status == Status.DUPLICATE and duplicate_code:

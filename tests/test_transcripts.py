@@ -541,6 +541,11 @@ class Player:
                         phone=member.phone,
                     )
                     offer_choices(session, chat, row.choices, self.now)
+                elif row.choices and row.identity_id is not None:
+                    # To one chat (a resident who reported a problem): the same, on that chat.
+                    identity = session.get(Identity, row.identity_id)
+                    if identity is not None:
+                        offer_choices(session, identity, row.choices, self.now)
                 messages.append(
                     [f"[pesan untuk {recipient}]"]
                     + [f"[foto: {ref}]" for ref in row.media]
