@@ -614,9 +614,8 @@ class ComplaintStatusDialog(Dialog):
             text = text[7:]
         if not text:
             return False
-        if turn.choice is None and not looks_like_code(text):
-            if not any(c.isdigit() for c in text):
-                return False  # words: perhaps another command (LAPOR); else asked again
+        if turn.choice is None and not looks_like_code(text) and not any(c.isdigit() for c in text):
+            return False  # words: perhaps another command (LAPOR); else asked again
         ctx.finish()
         self._show(ctx, text)
         return True
