@@ -599,9 +599,12 @@ class ComplaintStatusDialog(Dialog):
             member_id=member.id if member else None,
             limit=LIST_LIMIT,
         )
+        if not mine:  # nothing of hers to pick: how to ask, and no question left open
+            ctx.say(ctx.t("complaints.status.ask_code"))
+            return
         ctx.begin(self.name, "code")
         ctx.ask(
-            ctx.t("complaints.status.ask_code" if not mine else "complaints.status.ask_code_mine"),
+            ctx.t("complaints.status.ask_code_mine"),
             [
                 Choice(f"STATUS {c.code}", f"{c.code} ({category_label(ctx.t, c.category)})")
                 for c in mine
