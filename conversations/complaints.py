@@ -173,10 +173,13 @@ class NewComplaintDialog(Dialog):
     menu_order = 210  # last in the menu and BANTUAN: the older numbers stay
 
     def accepts(self, args: str) -> bool:
-        return True  # "lapor pipa bocor": the report starts, the words are not lost below
+        return True  # "lapor pipa bocor": the report starts, and its words are kept
 
     def start(self, ctx: Context, args: str) -> None:
         ctx.begin(self.name, "category")
+        words = " ".join(args.split())[:MAX_DESCRIPTION]
+        if len(words) >= 3 and any(c.isalpha() for c in words):
+            ctx.data["draft"] = words  # the description, once the category is known
         self._ask_category(ctx, False)
 
     def reprompt(self, ctx: Context) -> None:
@@ -207,7 +210,12 @@ class NewComplaintDialog(Dialog):
         if category not in Category.ALL:
             return False
         ctx.data["category"] = category
-        self._ask_description(ctx, False)
+        draft = ctx.data.pop("draft", None)
+        if draft:
+            ctx.data["description"] = draft
+            self._after_description(ctx)
+        else:
+            self._ask_description(ctx, False)
         return True
 
     # 2. description
