@@ -108,6 +108,9 @@ class Context:
     # Choices a typed number answers after this turn instead of those its replies show: the
     # waiting dialog's own, when an interruption (the help path's offer, declined) is over.
     restore_choices: list[list[str]] | None = None
+    # The turn kept a photo or voice note to download now (a complaint's): the bot's floor
+    # wakes its media fetcher after the turn (bot/sender.py).
+    media_received: bool = False
     t: Translator = field(init=False)
 
     def __post_init__(self) -> None:

@@ -8,7 +8,8 @@ from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, inspect
 from sqlmodel import SQLModel
 
-import storage.help_requests  # registers the tables (with the next lines)
+import storage.complaints  # registers the tables (with the next lines)
+import storage.help_requests
 import storage.ledger
 import storage.loans
 import storage.meetings

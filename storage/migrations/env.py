@@ -6,7 +6,8 @@ from alembic import context
 from sqlalchemy import engine_from_config, pool
 from sqlmodel import SQLModel
 
-import storage.help_requests  # registers the tables on SQLModel.metadata (with the next lines)
+import storage.complaints  # registers the tables on SQLModel.metadata (with the next lines)
+import storage.help_requests
 import storage.ledger
 import storage.loans
 import storage.meetings

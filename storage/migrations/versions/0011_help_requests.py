@@ -1,11 +1,8 @@
 """The confidential help path (issue 12, item 7): call-back requests that only protection
 officers read. storage/help_requests.py describes the table and what it keeps.
 
-Revision 0011 revises 0009 for now: the complaints' own migration (0010) is written in
-parallel, and the merge re-points this one's down_revision to "0010".
-
 Revision ID: 0011
-Revises: 0009
+Revises: 0010
 Create Date: 2026-12-03
 """
 
@@ -15,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0011"
-down_revision = "0009"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
