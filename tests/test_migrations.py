@@ -8,7 +8,8 @@ from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, inspect
 from sqlmodel import SQLModel
 
-import storage.ledger  # registers the tables (with the next lines)
+import storage.complaints  # registers the tables (with the next lines)
+import storage.ledger
 import storage.loans
 import storage.meetings
 import storage.models  # noqa: F401

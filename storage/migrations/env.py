@@ -6,7 +6,8 @@ from alembic import context
 from sqlalchemy import engine_from_config, pool
 from sqlmodel import SQLModel
 
-import storage.ledger  # registers the tables on SQLModel.metadata (with the next lines)
+import storage.complaints  # registers the tables on SQLModel.metadata (with the next lines)
+import storage.ledger
 import storage.loans
 import storage.meetings
 import storage.models  # noqa: F401
