@@ -75,7 +75,7 @@ def _tickets_sql(dialect: str, count: int) -> str:
     if dialect == "sqlite":
         rt_rw = "printf('%03d/%03d', 1 + i % 20, 1 + (i / 20) % 10)"
         code = "'BX-' || printf('%07d', i)"
-        made = "datetime('now', '-' || ((i * 37) % 63072000) || ' seconds')"
+        made = "datetime('now', '-' || ((i * 631) % 63072000) || ' seconds')"
         return (
             f"INSERT INTO complaint ({_COLUMNS}) "  # noqa: S608 (numbers and constants only)
             "WITH RECURSIVE n(i) AS "
@@ -85,13 +85,13 @@ def _tickets_sql(dialect: str, count: int) -> str:
             f"{_KELURAHAN}, 0, 0, {_STATUS}, i % 7 = 0, 1 + i % 3, {made}, {made} FROM n"
         )
     rt_rw = "lpad((1 + i % 20)::text, 3, '0') || '/' || lpad((1 + (i / 20) % 10)::text, 3, '0')"
-    made = "now() - make_interval(secs => (i * 37) % 63072000)"
+    made = "now() - make_interval(secs => (i * 631) % 63072000)"
     return (
         f"INSERT INTO complaint ({_COLUMNS}) "  # noqa: S608
         f"SELECT 1, 'BX-' || lpad(i::text, 7, '0'), {_CATEGORY}, 'Laporan ' || i, {_LAT}, "
         f"{_LON}, CASE WHEN i % 5 = 4 THEN 'Jl. Contoh ' || i ELSE NULL END, {rt_rw}, "
         f"{_KELURAHAN}, false, false, {_STATUS}, i % 7 = 0, 1 + i % 3, {made}, {made} "
-        f"FROM generate_series(0, {count - 1}) AS i"
+        f"FROM generate_series(0::bigint, {count - 1}) AS i"
     )
 
 
