@@ -39,6 +39,30 @@ from wlcc.settings import Settings
 log = logging.getLogger(__name__)
 
 TWILIO_API = "https://api.twilio.com"
+MB = 1024 * 1024
+VOICE_MAX_BYTES = 16 * MB  # WhatsApp's limit for audio
+PHOTO_KINDS = frozenset({"image/jpeg", "image/png", "image/webp"})
+VOICE_KINDS = frozenset({"audio/ogg", "audio/mpeg", "audio/amr", "audio/mp4"})
+
+
+def sniff(data: bytes) -> str | None:
+    """The type of a file by its first bytes (what it is, not what the sender declared):
+    JPEG, PNG, WebP for photos; OGG (Opus), MP3, AMR, M4A for voice notes."""
+    if data.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    if data.startswith(b"OggS"):
+        return "audio/ogg"
+    if data.startswith(b"ID3") or (len(data) > 1 and data[0] == 0xFF and data[1] & 0xE0 == 0xE0):
+        return "audio/mpeg"
+    if data.startswith(b"#!AMR"):
+        return "audio/amr"
+    if data[4:8] == b"ftyp" and data[8:11] in (b"M4A", b"mp4", b"iso", b"3gp", b"MP4"):
+        return "audio/mp4"
+    return None
 
 
 class MediaUnavailable(Exception):
@@ -181,9 +205,37 @@ class MediaStore:
         await to_thread.run_sync(save)
 
     # --- fetching from the platform the photo came from ---
-    async def _download(self, info: MediaInfo) -> tuple[bytes, str | None]:
+    async def fetch_intake(self, media_id: int) -> str | None:
+        """Download a complaint's photo or voice note now, check what it is by its content and
+        its size, and keep it; the reason it was refused ("larger than 5 MB", "not a photo"),
+        or None when it was kept. A passing failure raises :class:`MediaUnavailable`."""
+        info = await self.info(media_id)
+        if info.fetched:
+            return None
+        voice = info.content_type.startswith("audio/")
+        limit = VOICE_MAX_BYTES if voice else self.settings.wlcc_complaint_max_photo_mb * MB
+        try:
+            data, _ = await self._download(info, limit=limit)
+        except MediaUnavailable as exc:
+            if exc.permanent:
+                await self._save_error(media_id, str(exc))
+                return str(exc)
+            raise
+        kind = sniff(data)
+        allowed = VOICE_KINDS if voice else PHOTO_KINDS
+        if kind not in allowed:
+            reason = "not a voice note" if voice else "not a photo"
+            await self._save_error(media_id, f"{reason} (by its content)")
+            return reason
+        await to_thread.run_sync(self._save, media_id, data, kind)
+        self._infos.pop(media_id, None)
+        return None
+
+    async def _download(
+        self, info: MediaInfo, *, limit: int = MAX_BYTES
+    ) -> tuple[bytes, str | None]:
         if info.source_channel == "telegram":
-            return await self._from_telegram(info.source_ref), info.content_type
+            return await self._from_telegram(info.source_ref, limit), info.content_type
         auth = None
         url = info.source_ref
         if info.source_channel == "whatsapp":
@@ -195,9 +247,9 @@ class MediaStore:
                 url = self.settings.twilio_api_base_url.rstrip("/") + url[len(TWILIO_API) :]
         if not url.startswith(("http://", "https://")):
             raise MediaUnavailable(f"cannot fetch {info.source_channel} media", permanent=True)
-        return await self._from_url(url, auth)
+        return await self._from_url(url, auth, limit)
 
-    async def _from_telegram(self, file_id: str) -> bytes:
+    async def _from_telegram(self, file_id: str, limit: int = MAX_BYTES) -> bytes:
         from telegram import Bot
 
         bot = self.telegram_bot
@@ -210,11 +262,13 @@ class MediaStore:
             raise MediaUnavailable(f"Telegram: {exc.message}", permanent=True) from None
         except TelegramError as exc:
             raise MediaUnavailable(f"Telegram: {exc.message}", permanent=False) from None
-        if len(data) > MAX_BYTES:
-            raise MediaUnavailable("the photo is larger than 5 MB", permanent=True)
+        if len(data) > limit:
+            raise MediaUnavailable(f"the file is larger than {limit // MB} MB", permanent=True)
         return data
 
-    async def _from_url(self, url: str, auth: tuple[str, str] | None) -> tuple[bytes, str | None]:
+    async def _from_url(
+        self, url: str, auth: tuple[str, str] | None, limit: int = MAX_BYTES
+    ) -> tuple[bytes, str | None]:
         try:
             async with (
                 httpx.AsyncClient(follow_redirects=True, timeout=30.0) as client,
@@ -234,8 +288,10 @@ class MediaStore:
                 size = 0
                 async for chunk in response.aiter_bytes():
                     size += len(chunk)
-                    if size > MAX_BYTES:
-                        raise MediaUnavailable("the photo is larger than 5 MB", permanent=True)
+                    if size > limit:
+                        raise MediaUnavailable(
+                            f"the file is larger than {limit // MB} MB", permanent=True
+                        )
                     chunks.append(chunk)
                 kind = response.headers.get("content-type", "").split(";")[0].strip() or None
                 return b"".join(chunks), kind

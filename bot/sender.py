@@ -55,6 +55,7 @@ from bot.telegram_request import AiohttpRequest
 from bot.whatsapp import WhatsAppChannel
 from storage.broadcasts import progress_tick
 from storage.db import Database, retry_briefly
+from storage.media import pending_intake_media
 from storage.models import OutboxStatus
 from storage.outbox import (
     ANSWER_KINDS,
@@ -77,6 +78,8 @@ from wlcc.formatting import utcnow
 from wlcc.i18n import Translator, choices_hint
 from wlcc.messages import Choice, Outbound
 from wlcc.settings import Settings
+
+INTAKE_EVERY = 10.0  # seconds between looks for complaint media to download, unless woken
 
 log = logging.getLogger(__name__)
 
@@ -561,6 +564,13 @@ class OutboxSender:
         self.rng = rng or random.Random()
         self.name = name or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.outlets: dict[str, Outlet] = {}
+        self.media = media
+        # Complaint photos and voice notes to download (storage.media.pending_intake_media):
+        # looked for when woken (a turn just received one) and every INTAKE_EVERY seconds;
+        # one that failed for a passing reason waits (real time) before the next try.
+        self._intake_now = True
+        self._last_intake = -1e9
+        self._intake_backoff: dict[int, tuple[float, float]] = {}
         if telegram is not None:
             self.outlets[TELEGRAM] = TelegramOutlet(telegram, media, config.concurrency)
         if whatsapp is not None:
@@ -598,7 +608,9 @@ class OutboxSender:
 
     # --- control ---
     def wake(self) -> None:
-        """Look for due rows now (a producer in this process just planned some)."""
+        """Look for due rows now (a producer in this process just planned some), and for
+        complaint media to download (a turn may just have received a photo)."""
+        self._intake_now = True
         self._wake.set()
 
     def stop(self) -> None:
@@ -762,6 +774,43 @@ class OutboxSender:
                 log.exception("broadcast progress check failed")
         if now - self._last_heartbeat >= HEARTBEAT_EVERY:
             await self._beat()
+        real = time.monotonic()
+        if self.media is not None and (
+            force or self._intake_now or real - self._last_intake >= INTAKE_EVERY
+        ):
+            self._intake_now = False
+            self._last_intake = real
+            await self._fetch_intake(self.media)
+
+    async def _fetch_intake(self, media: MediaStore) -> None:
+        """Download the complaint media still waiting (their platform links expire)."""
+        try:
+            waiting = await to_thread.run_sync(self._pending_intake)
+        except Exception:
+            log.exception("looking for complaint media failed")
+            return
+        real = time.monotonic()
+        for media_id in waiting:
+            not_before, _ = self._intake_backoff.get(media_id, (0.0, 0.0))
+            if real < not_before:
+                continue
+            try:
+                refused = await media.fetch_intake(media_id)
+            except MediaUnavailable as exc:
+                _, delay = self._intake_backoff.get(media_id, (0.0, 1.0))
+                self._intake_backoff[media_id] = (real + delay, min(delay * 2, 300.0))
+                log.warning("complaint media %s not fetched yet: %s", media_id, exc)
+                continue
+            except Exception:
+                log.exception("fetching complaint media %s failed", media_id)
+                continue
+            self._intake_backoff.pop(media_id, None)
+            if refused:
+                log.info("complaint media %s refused: %s", media_id, refused)
+
+    def _pending_intake(self) -> list[int]:
+        with self.db.transaction() as session:
+            return pending_intake_media(session)
 
     def _progress(self) -> None:
         with self.db.transaction(lock_key="outbox:broadcast-progress") as session:

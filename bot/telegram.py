@@ -154,9 +154,20 @@ class TelegramChannel:
         elif message.document is not None:
             file_id = check_id(message.document.file_id, "file_id", max_length=200)
             media = (Media(file_id, _mime_type(message.document.mime_type)),)
+        elif message.voice is not None or message.audio is not None:
+            # A voice note (a complaint told aloud), or a recording sent as audio.
+            sound = message.voice or message.audio
+            assert sound is not None
+            file_id = check_id(sound.file_id, "file_id", max_length=200)
+            default = "audio/ogg" if message.voice is not None else "audio/mpeg"
+            media = (Media(file_id, _mime_type(sound.mime_type) or default),)
+        elif message.video is not None or message.video_note is not None:
+            clip = message.video or message.video_note
+            assert clip is not None
+            media = (Media(check_id(clip.file_id, "file_id", max_length=200), "video/mp4"),)
         text = clean_text(message.text or message.caption or "")
         if not (text or contact or location or media):
-            return None  # stickers, voice notes... nothing we can answer to yet
+            return None  # stickers... nothing we can answer to yet
         return Inbound(
             channel=CHANNEL,
             address=str(check_int(message.chat.id, "chat.id")),
@@ -298,7 +309,17 @@ def _check_message(message: Message) -> None:
             check_int(message.contact.user_id, "contact.user_id")
     if message.venue is not None:
         _expect(_is_str(message.venue.address, True), "venue.address")
-    files = list(message.photo) + ([message.document] if message.document else [])
+    files = list(message.photo) + [
+        f
+        for f in (
+            message.document,
+            message.voice,
+            message.audio,
+            message.video,
+            message.video_note,
+        )
+        if f is not None
+    ]
     _expect(all(_is_str(f.file_id) for f in files), "file_id")
 
 

@@ -102,6 +102,9 @@ class Context:
     # The channels that can receive a file the bot made as a document (a statement's PDF):
     # Telegram always, WhatsApp when Twilio can fetch it from PUBLIC_BASE_URL.
     document_channels: frozenset[str] = frozenset({"telegram"})
+    # The turn kept a photo or voice note to download now (a complaint's): the bot's floor
+    # wakes its media fetcher after the turn (bot/sender.py).
+    media_received: bool = False
     t: Translator = field(init=False)
 
     def __post_init__(self) -> None:

@@ -327,6 +327,8 @@ class Dispatcher:
                 answer = await self._answer_with_retries(inbound_id, inbound)
             finally:
                 self._in_hand.discard(inbound_id)  # processed, set aside, or for a later run
+            if answer is not None and answer.fetch_media:
+                self._wake()  # the sender downloads the complaint's photo before its link expires
             if answer is not None and answer.replies:
                 try:
                     await self._deliver(inbound, answer, send)

@@ -141,6 +141,8 @@ class Answer:
 
     replies: list[Outbound]
     planned: PlannedReplies
+    # A complaint photo or voice note came with the turn: wake the media fetcher.
+    fetch_media: bool = False
 
 
 def reply_item(pieces: Sequence[Outbound]) -> ReplyItem:
@@ -295,7 +297,7 @@ class Router:
                     now=utcnow(),
                     lease=self.config.reply_lease,
                 )
-            return Answer(ctx.replies, planned)
+            return Answer(ctx.replies, planned, fetch_media=ctx.media_received)
 
     def identify(self, session: Session, identity: Identity, conversation: Conversation) -> Speaker:
         household_members: tuple[Member, ...] = ()

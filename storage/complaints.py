@@ -67,6 +67,8 @@ PALEMBANG_BOX = (-3.10, 104.60, -2.85, 104.90)
 # Five characters from 26 symbols: about 11.9 million codes per category prefix.
 CODE_ALPHABET = "34679ACDEFGHJKMNPQRTUVWXY"
 CODE_LENGTH = 5
+# Draws one character of a code; tests replace it with a seeded draw to get the same codes.
+_pick = secrets.choice
 _CODE_RE = re.compile(r"^([A-Z]{2})-?([0-9A-Z]{5})$")
 
 
@@ -230,7 +232,7 @@ class ComplaintEvent(SQLModel, table=True):
 def new_code(session: Session, category: str) -> str:
     prefix = Category.PREFIX.get(category, Category.PREFIX[Category.OTHER])
     while True:
-        code = prefix + "-" + "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+        code = prefix + "-" + "".join(_pick(CODE_ALPHABET) for _ in range(CODE_LENGTH))
         if session.exec(select(Complaint.id).where(Complaint.code == code)).first() is None:
             return code
 
@@ -955,6 +957,8 @@ def status_notice(
             date=format_date(event.created_at.date(), t.lang),
         )
     ]
+    if event.from_status == Status.RESOLVED and event.actor_label == "reporter":
+        parts.append(t("complaints.notice.reopened_by_reporter"))
     if event.to_status == Status.FORWARDED and complaint.forwarded_to:
         parts.append(t("complaints.notice.forwarded_to", to=complaint.forwarded_to))
     if event.to_status == Status.DUPLICATE and duplicate_code:

@@ -12,7 +12,7 @@ import hashlib
 import secrets
 from datetime import datetime
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from storage.models import MediaFile
 
@@ -48,6 +48,42 @@ def create_media(
     return media
 
 
+def create_intake_media(
+    session: Session,
+    *,
+    community_id: int,
+    source_channel: str,
+    source_ref: str,
+    content_type: str | None,
+    now: datetime,
+) -> MediaFile:
+    """A photo or voice note someone sent with a complaint: kept as a reference now and marked
+    ``pending_fetch``, so the sender downloads it within seconds (the platforms' links expire)."""
+    media = create_media(
+        session,
+        community_id=community_id,
+        source_channel=source_channel,
+        source_ref=source_ref,
+        content_type=content_type or "application/octet-stream",
+        now=now,
+    )
+    media.pending_fetch = True
+    session.add(media)
+    session.flush()
+    return media
+
+
+def pending_intake_media(session: Session, limit: int = 20) -> list[int]:
+    """Ids of the complaint media still to download, oldest first."""
+    rows = session.exec(
+        select(MediaFile.id)
+        .where(MediaFile.pending_fetch == True)  # noqa: E712
+        .order_by(col(MediaFile.id))
+        .limit(limit)
+    ).all()
+    return [media_id for media_id in rows if media_id is not None]
+
+
 def media_by_token(session: Session, token: str) -> MediaFile | None:
     return session.exec(select(MediaFile).where(MediaFile.token == token)).first()
 
@@ -64,6 +100,7 @@ def store_media(
         media.content_type = content_type[:100]
     media.fetched_at = now
     media.error = None
+    media.pending_fetch = False
     session.add(media)
 
 
@@ -78,6 +115,7 @@ def set_media_error(session: Session, media_id: int, error: str) -> None:
     media = session.get(MediaFile, media_id)
     if media is not None:
         media.error = error[:500]
+        media.pending_fetch = False
         session.add(media)
 
 

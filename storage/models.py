@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, LargeBinary, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, LargeBinary, Text, UniqueConstraint, false
 from sqlmodel import Field, SQLModel
 
 from wlcc.formatting import utcnow
@@ -254,6 +254,11 @@ class MediaFile(SQLModel, table=True):
     error: str | None = Field(default=None, max_length=500)
     created_at: datetime = Field(default_factory=utcnow)
     fetched_at: datetime | None = None
+    # A photo or voice note of a complaint (migration 0010): the sender downloads it at once,
+    # before the platform's link expires, checking its content; cleared when fetched or failed.
+    pending_fetch: bool = Field(
+        default=False, index=True, sa_column_kwargs={"server_default": false()}
+    )
 
 
 class OutboxWorker(SQLModel, table=True):

@@ -147,6 +147,8 @@ class Settings(BaseSettings):
     )
     # The installment reminder, days before the due date (the missed notice is the day after).
     wlcc_installment_reminder_days: int = Field(default=3, ge=1, le=27)
+    # A complaint's photo larger than this (megabytes) is not kept; the reporter is told.
+    wlcc_complaint_max_photo_mb: int = Field(default=5, ge=1, le=50)
 
     # --- complaints: time limits, escalation, open data (storage/complaints_escalation.py,
     # bot/open311.py) ---

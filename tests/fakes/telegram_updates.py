@@ -164,6 +164,31 @@ class TelegramUpdates:
             content["caption"] = caption
         return self._update(message=self._message(user, **content))
 
+    def voice(self, *, duration: int = 7, user: TgUser | None = None) -> dict[str, Any]:
+        """A voice note as Telegram sends it (OGG Opus)."""
+        n = next(self._message_ids)
+        voice = {
+            "file_id": f"AwACAgUAAxkBAAI{n:05d}ZmFrZV92b2ljZQ",
+            "file_unique_id": f"AgAD{n:05d}voice",
+            "duration": duration,
+            "mime_type": "audio/ogg",
+            "file_size": 9_871,
+        }
+        return self._update(message=self._message(user, voice=voice))
+
+    def video(self, *, user: TgUser | None = None) -> dict[str, Any]:
+        n = next(self._message_ids)
+        video = {
+            "file_id": f"BAACAgUAAxkBAAI{n:05d}ZmFrZV92aWRlbw",
+            "file_unique_id": f"AgAD{n:05d}video",
+            "width": 640,
+            "height": 360,
+            "duration": 4,
+            "mime_type": "video/mp4",
+            "file_size": 301_722,
+        }
+        return self._update(message=self._message(user, video=video))
+
     def sticker(self, *, user: TgUser | None = None) -> dict[str, Any]:
         sticker = {
             "file_id": "CAACAgIAAxkBAAIBfakeSticker",

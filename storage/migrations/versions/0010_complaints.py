@@ -18,6 +18,12 @@ depends_on = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("media", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("pending_fetch", sa.Boolean(), server_default=sa.false(), nullable=False)
+        )
+        batch_op.create_index(batch_op.f("ix_media_pending_fetch"), ["pending_fetch"], unique=False)
+
     op.create_table(
         "complaint",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -145,3 +151,6 @@ def downgrade() -> None:
         batch_op.drop_index("ix_complaint_area")
         batch_op.drop_index("ix_complaint_near")
     op.drop_table("complaint")
+    with op.batch_alter_table("media", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_media_pending_fetch"))
+        batch_op.drop_column("pending_fetch")
