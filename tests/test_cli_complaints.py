@@ -262,3 +262,10 @@ def test_export_geojson_is_rfc7946(tickets: dict[str, str], db: Database) -> Non
     with db.transaction() as session:
         audit = session.exec(select(AuditLog).where(AuditLog.action == "complaint.export")).one()
         assert audit.channel == "cli"
+
+
+def test_notices_plan_counts_the_escalations(tickets: dict[str, str]) -> None:
+    result = runner.invoke(app, ["notices", "plan"])
+    assert result.exit_code == 0, result.output
+    assert "complaints flagged overdue" in result.output
+    assert "overdue complaint digests to coordinators" in result.output
