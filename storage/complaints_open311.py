@@ -344,14 +344,32 @@ def _record(row: Any, note: str | None, t: Translator, settings: Settings) -> di
     }
 
 
-def _window_page(community_id: int, query: RequestQuery, offset: int) -> Any:
+def _window_page(community_id: int, query: RequestQuery, offset: int, *, union: bool) -> Any:
     """The ids of one page of a time window, newest first. A 90-day window holds thousands of
-    tickets and no index orders them all by time; the (community, status, created_at) index
-    orders each status's, so each status gives its newest ``offset + page_size`` and the page
-    is cut from their union: a few hundred index entries read instead of the whole window."""
+    tickets and no index orders them all by time, but the (community, status, created_at)
+    index orders each status's. On PostgreSQL (``union``) each status gives its newest
+    ``offset + page_size`` and the page is cut from their union: a few hundred index entries
+    read instead of the whole window (the default page's query: 0.5 ms instead of about 20).
+    SQLite reads the window's ids from the index, which covers them, and sorts them in
+    process faster than it runs the union (measured: bench/complaints.py)."""
+    statuses = _statuses(query.statuses or (OPEN, CLOSED))
+    if not union:
+        page = select_columns(col(Complaint.id)).where(
+            col(Complaint.community_id) == community_id,
+            col(Complaint.status).in_(statuses),
+            col(Complaint.created_at) >= query.start,
+            col(Complaint.created_at) <= query.end,
+        )
+        if query.service_codes:
+            page = page.where(col(Complaint.category).in_(query.service_codes))
+        return (
+            page.order_by(col(Complaint.created_at).desc(), col(Complaint.id).desc())
+            .offset(offset)
+            .limit(query.page_size)
+        )
     wanted = offset + query.page_size
     parts = []
-    for status in _statuses(query.statuses or (OPEN, CLOSED)):
+    for status in statuses:
         part = select_columns(col(Complaint.id), col(Complaint.created_at)).where(
             col(Complaint.community_id) == community_id,
             col(Complaint.status) == status,
@@ -362,10 +380,10 @@ def _window_page(community_id: int, query: RequestQuery, offset: int) -> Any:
             part = part.where(col(Complaint.category).in_(query.service_codes))
         part = part.order_by(col(Complaint.created_at).desc(), col(Complaint.id).desc())
         parts.append(select_columns(part.limit(wanted).subquery()))
-    union = union_all(*parts).subquery()
+    newest = union_all(*parts).subquery()
     return (
-        select_columns(union.c.id)
-        .order_by(union.c.created_at.desc(), union.c.id.desc())
+        select_columns(newest.c.id)
+        .order_by(newest.c.created_at.desc(), newest.c.id.desc())
         .offset(offset)
         .limit(query.page_size)
     )
@@ -386,7 +404,8 @@ def requests(
             .limit(query.page_size)
         )
     else:
-        page = _window_page(community_id, query, offset)
+        union = session.get_bind().dialect.name == "postgresql"
+        page = _window_page(community_id, query, offset, union=union)
     stmt = select_columns(*_COLUMNS).where(col(Complaint.id).in_(page.scalar_subquery()))
     stmt = stmt.order_by(*newest)
     rows = session.execute(stmt).all()
