@@ -236,12 +236,21 @@ class NewComplaintDialog(Dialog):
             ctx.media_received = True
             ctx.data["description"] = " ".join(turn.text.split())[:MAX_DESCRIPTION] or None
             ctx.say(ctx.t("complaints.new.voice_kept"))
-            self._ask_location(ctx, False)
+            self._after_description(ctx)
+            return True
+        photos_sent = [m for m in turn.media if _kind(m) == "photo"]
+        if photos_sent:
+            # Kept for the photo question (nothing she sends is lost); the words come first.
+            self._keep_photos(ctx, photos_sent)
+            ctx.ask(ctx.t("complaints.new.description_photo_kept"))
             return True
         if turn.media:
             ctx.ask(ctx.t("complaints.new.description_not_media"))
             return True
         if turn.location is not None:
+            if valid_pin(turn.location.latitude, turn.location.longitude):
+                ctx.data["lat"] = turn.location.latitude
+                ctx.data["lon"] = turn.location.longitude
             ctx.ask(ctx.t("complaints.new.description_first"))
             return True
         text = turn.text.strip()
@@ -253,8 +262,33 @@ class NewComplaintDialog(Dialog):
             text = text[:MAX_DESCRIPTION]
         ctx.data["description"] = text
         ctx.data.pop("voice", None)
-        self._ask_location(ctx, False)
+        self._after_description(ctx)
         return True
+
+    def _after_description(self, ctx: Context) -> None:
+        """The place next, unless she shared her location already."""
+        if ctx.data.get("lat") is not None:
+            if not in_palembang(ctx.data["lat"], ctx.data["lon"]):
+                ctx.say(ctx.t("complaints.new.outside_palembang"))
+            self._ask_kelurahan(ctx, False)
+        else:
+            self._ask_location(ctx, False)
+
+    def _keep_photos(self, ctx: Context, sent: list[Media]) -> None:
+        kept: list[int] = list(ctx.data.get("photos") or [])
+        for media in sent[: max(0, MAX_PHOTOS - len(kept))]:
+            row = create_intake_media(
+                ctx.session,
+                community_id=ctx.speaker.community_id,
+                source_channel=ctx.speaker.channel,
+                source_ref=media.ref,
+                content_type=media.content_type,
+                now=ctx.now,
+            )
+            assert row.id is not None
+            kept.append(row.id)
+            ctx.media_received = True
+        ctx.data["photos"] = kept
 
     # 3. location
     def _ask_location(self, ctx: Context, again: bool) -> None:
@@ -338,27 +372,9 @@ class NewComplaintDialog(Dialog):
         if not turn.media:
             self._ask_photos(ctx, True)
             return True
+        refused = next((_kind(m) for m in turn.media if _kind(m) != "photo"), None)
+        self._keep_photos(ctx, [m for m in turn.media if _kind(m) == "photo"])
         kept: list[int] = list(ctx.data.get("photos") or [])
-        refused = None
-        for media in turn.media:
-            kind = _kind(media)
-            if kind != "photo":
-                refused = kind
-                continue
-            if len(kept) >= MAX_PHOTOS:
-                break
-            row = create_intake_media(
-                ctx.session,
-                community_id=ctx.speaker.community_id,
-                source_channel=ctx.speaker.channel,
-                source_ref=media.ref,
-                content_type=media.content_type,
-                now=ctx.now,
-            )
-            assert row.id is not None
-            kept.append(row.id)
-            ctx.media_received = True
-        ctx.data["photos"] = kept
         if refused is not None:
             ctx.say(ctx.t(f"complaints.new.not_a_photo.{refused}"))
         if len(kept) >= MAX_PHOTOS:
@@ -566,8 +582,10 @@ class ComplaintStatusDialog(Dialog):
         # "STATUS AL-7K3Q9", or something meant as a code ("status al 7k3"); "status rumah
         # saya bagaimana" is a sentence, not this command.
         args = args.strip()
-        return not args or looks_like_code(args) or (
-            len(args) <= 24 and any(c.isdigit() for c in args)
+        return (
+            not args
+            or looks_like_code(args)
+            or (len(args) <= 24 and any(c.isdigit() for c in args))
         )
 
     def start(self, ctx: Context, args: str) -> None:
@@ -596,12 +614,14 @@ class ComplaintStatusDialog(Dialog):
             text = text[7:]
         if not text:
             return False
+        if turn.choice is None and not looks_like_code(text) and not any(c.isdigit() for c in text):
+            return False  # words: perhaps another command (LAPOR); else asked again
         ctx.finish()
         self._show(ctx, text)
         return True
 
     def reprompt(self, ctx: Context) -> None:
-        ctx.ask(ctx.t("complaints.status.ask_code"))
+        ctx.ask(ctx.t("complaints.status.not_a_code"))
 
     def _show(self, ctx: Context, text: str) -> None:
         code = normalize_code(text)
