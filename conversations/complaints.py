@@ -173,10 +173,13 @@ class NewComplaintDialog(Dialog):
     menu_order = 210  # last in the menu and BANTUAN: the older numbers stay
 
     def accepts(self, args: str) -> bool:
-        return True  # "lapor pipa bocor": the report starts, the words are not lost below
+        return True  # "lapor pipa bocor": the report starts, and its words are kept
 
     def start(self, ctx: Context, args: str) -> None:
         ctx.begin(self.name, "category")
+        words = " ".join(args.split())[:MAX_DESCRIPTION]
+        if len(words) >= 3 and any(c.isalpha() for c in words):
+            ctx.data["draft"] = words  # the description, once the category is known
         self._ask_category(ctx, False)
 
     def reprompt(self, ctx: Context) -> None:
@@ -207,7 +210,12 @@ class NewComplaintDialog(Dialog):
         if category not in Category.ALL:
             return False
         ctx.data["category"] = category
-        self._ask_description(ctx, False)
+        draft = ctx.data.pop("draft", None)
+        if draft:
+            ctx.data["description"] = draft
+            self._after_description(ctx)
+        else:
+            self._ask_description(ctx, False)
         return True
 
     # 2. description
@@ -599,9 +607,12 @@ class ComplaintStatusDialog(Dialog):
             member_id=member.id if member else None,
             limit=LIST_LIMIT,
         )
+        if not mine:  # nothing of hers to pick: how to ask, and no question left open
+            ctx.say(ctx.t("complaints.status.ask_code"))
+            return
         ctx.begin(self.name, "code")
         ctx.ask(
-            ctx.t("complaints.status.ask_code" if not mine else "complaints.status.ask_code_mine"),
+            ctx.t("complaints.status.ask_code_mine"),
             [
                 Choice(f"STATUS {c.code}", f"{c.code} ({category_label(ctx.t, c.category)})")
                 for c in mine

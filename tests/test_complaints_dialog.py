@@ -96,3 +96,14 @@ def test_the_nearby_search_uses_its_index(db: Database) -> None:
             )
         ).all()
     assert any("ix_complaint_near" in str(row) for row in plan), plan
+
+
+def test_the_words_after_lapor_are_the_description(db: Database) -> None:
+    chat = Chat(Router(db), "whatsapp", phone(7), phone(7))
+    chat.send("lapor pipa bocor depan musala")
+    [where] = chat.send("1")
+    assert where.text.startswith("Di mana tempatnya?")
+    chat.send("Jl. Mawar 3, RT 3 RW 5, 23 Ilir")
+    chat.send("lewati")
+    [summary] = chat.send("2")
+    assert "Cerita: pipa bocor depan musala" in summary.text
