@@ -13,6 +13,7 @@ import sys
 from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
+from zoneinfo import ZoneInfo
 
 import typer
 
@@ -58,10 +59,10 @@ def _ticket(session: Session, community_id: int, code: str) -> Complaint:
     return found
 
 
-def _today(settings_zone: object) -> date:
+def _today(zone: ZoneInfo) -> date:
     from wlcc.formatting import utcnow
 
-    return utcnow().astimezone(settings_zone).date()  # type: ignore[arg-type]
+    return utcnow().astimezone(zone).date()
 
 
 @complaints_app.command("list")
