@@ -1,4 +1,4 @@
-"""The ASGI application: webhooks and health. ``uvicorn app:app`` serves it."""
+"""The ASGI application: webhooks, health, media and Open311. ``uvicorn app:app`` serves it."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot import media, telegram, whatsapp
+from bot import media, open311, telegram, whatsapp
 from bot.deps import DatabaseDep
 from bot.sender import BackgroundSender, build_sender
 from handlers.dispatch import Dispatcher, UnstorableMessage
@@ -120,6 +120,7 @@ def create_app(
     app.include_router(telegram.router)
     app.include_router(whatsapp.router)
     app.include_router(media.router)
+    app.include_router(open311.router)  # the complaints as open data, read-only
 
     @app.exception_handler(SQLAlchemyError)
     async def _database_down(_: Request, exc: SQLAlchemyError) -> JSONResponse:

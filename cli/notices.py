@@ -11,7 +11,7 @@ import typer
 from cli.common import console, settings_or_exit
 
 notices_app = typer.Typer(
-    help="Notices about meetings and loan installments, planned into the outbox.",
+    help="Notices about meetings, loan installments and overdue complaints, put in the outbox.",
     no_args_is_help=True,
 )
 
@@ -28,6 +28,8 @@ LABELS = {
     "statements": "monthly savings statements",
     "installment_reminder": "loan installment reminders (days before)",
     "installment_missed": "missed loan installment notices",
+    "complaint_overdue": "complaints flagged overdue",
+    "complaint_digest": "overdue complaint digests to coordinators",
 }
 
 
@@ -37,7 +39,8 @@ def plan() -> None:
 
     Announcements, the day-before and morning-of reminders, holiday flags to coordinators, and
     the other planning of meetings (past ones done, a rule's coming meetings, role requests,
-    theme polls), and the loans' installment reminders and missed-installment notices. Each
+    theme polls), the loans' installment reminders and missed-installment notices, and the
+    complaints past their time limits (flagged, one digest a day per coordinator). Each
     notice is planned at most once, however often this runs; the sender (the app, or `wlcc
     worker`) sends them. Prints how many of each kind were planned.
     """

@@ -37,7 +37,8 @@ A notice that falls due in the quiet hours (``WLCC_QUIET_HOURS``) waits for thei
 Before the notices, the planning of the other parts runs in the same transaction: past meetings
 become done, a rule's coming meetings are made, role requests move on, theme polls close. After
 them, the loans' installment reminders and missed notices (storage.loans_notices), counted as
-``installment_reminder`` and ``installment_missed``.
+``installment_reminder`` and ``installment_missed``, and the complaints past their time limits
+(storage.complaints_escalation): ``complaint_overdue`` flags and ``complaint_digest`` digests.
 Planners are serialised on PostgreSQL (a transaction-scoped advisory lock), so two schedulers
 never interleave their planning; the unique keys alone keep each notice single.
 """
@@ -55,6 +56,7 @@ from sqlalchemy import String, and_, cast, exists, literal, select, text
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col
 
+from storage.complaints_escalation import plan_escalations
 from storage.db import lock_id
 from storage.ledger_access import plan_statements
 from storage.loans_notices import plan_loan_notices
@@ -134,7 +136,8 @@ def notice_key(meeting: Meeting, stage: str, member_id: int | str = "") -> str:
 def plan_all(session: Session, *, now: datetime, settings: Settings) -> dict[str, int]:
     """Plan every notice due at ``now`` (each once, by its outbox key); how many of each kind,
     and what the other parts' planning did (``finished``, ``occurrences``, ``roles``,
-    ``polls``, and the loans' ``installment_reminder`` and ``installment_missed``)."""
+    ``polls``, the loans' ``installment_reminder`` and ``installment_missed``, the complaints'
+    ``complaint_overdue`` and ``complaint_digest``)."""
     now = aware(now)
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": lock_id(PLANNER_LOCK)})
@@ -168,6 +171,9 @@ def plan_all(session: Session, *, now: datetime, settings: Settings) -> dict[str
             counts[MORNING] += planner.morning(meeting, due.morning)
     # The loans' installment notices, under the same lock.
     counts.update(plan_loan_notices(session, now=now, settings=settings))
+    # Complaints past their time limits: flagged, and one digest a day per coordinator
+    # (storage/complaints_escalation.py), under the same lock.
+    counts.update(plan_escalations(session, now=now, settings=settings))
     planned = {k: v for k, v in counts.items() if v}
     if any(counts[k] for k in NOTICE_COUNTS):
         log.info("meeting notices planned: %s", planned)

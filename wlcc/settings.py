@@ -152,6 +152,19 @@ class Settings(BaseSettings):
     # A complaint's photo larger than this (megabytes) is not kept; the reporter is told.
     wlcc_complaint_max_photo_mb: int = Field(default=5, ge=1, le=50)
 
+    # --- complaints: time limits, escalation, open data (storage/complaints_escalation.py,
+    # bot/open311.py) ---
+    # Working days (Monday to Friday, not an Indonesian holiday or cuti bersama) a ticket may
+    # stay "received" before it is overdue for verification, and stay "forwarded" before it
+    # is overdue for a response (in the spirit of SP4N-LAPOR!).
+    wlcc_complaint_verify_days: int = Field(default=3, ge=1, le=60)
+    wlcc_complaint_response_days: int = Field(default=5, ge=1, le=60)
+    # Local time from which the day's digest of overdue tickets goes to the coordinators.
+    wlcc_complaint_digest_time: str = "08:00"
+    # Tickets per page of GET /open311/v2/requests.json when the client asks for no
+    # page_size (the specification's ceiling is 1000).
+    wlcc_open311_page_size: int = Field(default=100, ge=1, le=1000)
+
     @field_validator(
         "telegram_bot_token",
         "telegram_webhook_secret",
@@ -207,7 +220,7 @@ class Settings(BaseSettings):
             )
         return value
 
-    @field_validator("wlcc_quiet_hours", "wlcc_morning_reminder_time")
+    @field_validator("wlcc_quiet_hours", "wlcc_morning_reminder_time", "wlcc_complaint_digest_time")
     @classmethod
     def _clock_times(cls, value: str, info: ValidationInfo) -> str:
         value = value.strip()
