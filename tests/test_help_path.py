@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -26,6 +26,8 @@ from conversations.help_path import cries_for_help
 from handlers.matching import normalize
 from handlers.router import Router, RouterConfig
 from scheduler import housekeeping
+from storage.complaints import Intake, create_complaint, set_public_description
+from storage.complaints_export import Filters, export
 from storage.db import Database
 from storage.help_requests import (
     NOTICE_KIND,
@@ -39,7 +41,7 @@ from storage.permissions import RULES, can
 from tests.fakes import FakeTelegram, FakeTwilio
 from tests.fakes.telegram_updates import SITI, TelegramUpdates, TgUser
 from tests.fakes.webhooks import TelegramWebhook, WhatsAppWebhook, running_app
-from tests.outbox_support import Chat, add_member, phone
+from tests.outbox_support import COMMUNITY, Chat, add_member, phone
 from tests.test_broadcast_e2e import fast_settings, wait  # noqa: F401 (a fixture)
 from wlcc.formatting import utcnow
 from wlcc.i18n import gettext
@@ -329,6 +331,40 @@ def test_a_marker_in_a_help_request_appears_nowhere_else(
         # Nobody else got anything.
         assert fake_twilio.bodies(f"whatsapp:{phone(2)}") == []
         assert fake_twilio.bodies(f"whatsapp:{phone(3)}") == []
+        # She also reports a broken connection, marked public: the complaint surfaces (the
+        # exports, Open311) show it, and nothing of her help request.
+        with db.transaction() as session:
+            ticket = create_complaint(
+                session,
+                community_id=COMMUNITY,
+                intake=Intake(
+                    category="leak",
+                    description="Pipa sambungan bocor di depan rumah",
+                    latitude=-2.9761,
+                    longitude=104.7754,
+                    kelurahan="23 Ilir",
+                ),
+                identity_id=None,
+                member_id=None,
+                channel="whatsapp",
+            )
+            set_public_description(session, ticket, True, actor_member_id=None)
+            surfaces = [
+                export(session, Filters(COMMUNITY), settings, fmt=fmt, today=date.today())[0]
+                for fmt in ("csv", "geojson")
+            ]
+        for path in (
+            "services.json",
+            "requests.json",
+            "requests.xml",
+            f"requests/{ticket.id}.json",
+        ):
+            answer = client.get(f"/open311/v2/{path}")
+            assert answer.status_code == 200, (path, answer.text)
+            surfaces.append(answer.text)
+        assert "Pipa sambungan bocor" in surfaces[0] and "Pipa sambungan bocor" in surfaces[3]
+        for text in surfaces:
+            assert not any(s in text for s in secrets), text
     # The request itself holds them (so the marker was really planted).
     with db.transaction() as session:
         [request] = session.exec(select(HelpRequest)).all()
