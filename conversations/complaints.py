@@ -73,6 +73,7 @@ from storage.media import create_intake_media
 from storage.models import MediaFile
 from wlcc.formatting import format_date, to_local
 from wlcc.messages import Choice, Media
+from wlcc.settings import get_settings
 
 LAPOR = "complaint_new"
 STATUS = "complaint_status"
@@ -128,7 +129,15 @@ def read_address(text: str) -> tuple[str | None, str | None]:
 
 
 def explain_next(ctx: Context, code: str) -> str:
-    return ctx.t("complaints.new.done", code=code)
+    """The code and what happens next, with the time limits the escalation counts
+    (``WLCC_COMPLAINT_VERIFY_DAYS``, ``WLCC_COMPLAINT_RESPONSE_DAYS``)."""
+    settings = get_settings()
+    return ctx.t(
+        "complaints.new.done",
+        code=code,
+        verify=settings.wlcc_complaint_verify_days,
+        respond=settings.wlcc_complaint_response_days,
+    )
 
 
 def public_text(ctx: Context, complaint: Complaint) -> str:
