@@ -23,12 +23,9 @@ It asserts nothing. Run: ``python -m bench.ledger`` (``--help``).
 from __future__ import annotations
 
 import argparse
-import os
 import random
-import shutil
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -37,7 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.scratch import scratch_database  # noqa: E402
+from bench.scratch import add_database_options, run_on_each  # noqa: E402
 
 MADE = "2026-01-01 00:00:00"
 
@@ -233,32 +230,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--entries-per-member", type=int, default=10)
     parser.add_argument("--lookups", type=int, default=2_000)
     parser.add_argument("--seed", type=int, default=11)
-    default_pg = next(
-        (
-            url
-            for url in (os.environ.get("DATABASE_URL"), os.environ.get("TEST_DATABASE_URL"))
-            if url and url.startswith("postgres")
-        ),
-        None,
-    )
-    parser.add_argument(
-        "--database-url",
-        default=default_pg,
-        help="a PostgreSQL server to run on too, in a schema of its own (default: "
-        "DATABASE_URL or TEST_DATABASE_URL when PostgreSQL)",
-    )
-    parser.add_argument("--no-sqlite", action="store_true", help="PostgreSQL only")
+    add_database_options(parser)
     args = parser.parse_args(argv)
-    workdir = tempfile.mkdtemp(prefix="wlcc-bench-")
-    try:
-        if not args.no_sqlite:
-            with scratch_database(None, Path(workdir)) as url:
-                run_on(url, args)
-        if args.database_url:
-            with scratch_database(args.database_url, Path(workdir)) as url:
-                run_on(url, args)
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+    run_on_each(args, run_on)
     return 0
 
 

@@ -7,8 +7,11 @@ alone, so pointing a benchmark at a shared server is safe.
 
 from __future__ import annotations
 
+import argparse
 import os
-from collections.abc import Iterator
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -36,3 +39,38 @@ def scratch_database(url: str | None, workdir: Path, *, keep: bool = False) -> I
             with admin.begin() as conn:
                 conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
         admin.dispose()
+
+
+def add_database_options(parser: argparse.ArgumentParser) -> None:
+    """``--database-url`` (a PostgreSQL server to run on too; default DATABASE_URL or
+    TEST_DATABASE_URL when PostgreSQL) and ``--no-sqlite``."""
+    default_pg = next(
+        (
+            url
+            for url in (os.environ.get("DATABASE_URL"), os.environ.get("TEST_DATABASE_URL"))
+            if url and url.startswith("postgres")
+        ),
+        None,
+    )
+    parser.add_argument(
+        "--database-url",
+        default=default_pg,
+        help="a PostgreSQL server to run on too, in a schema of its own (default: "
+        "DATABASE_URL or TEST_DATABASE_URL when PostgreSQL)",
+    )
+    parser.add_argument("--no-sqlite", action="store_true", help="PostgreSQL only")
+
+
+def run_on_each(args: argparse.Namespace, run: Callable[[str, argparse.Namespace], None]) -> None:
+    """``run`` on a scratch SQLite database (unless ``--no-sqlite``), then on a scratch schema
+    of ``--database-url`` when given."""
+    workdir = tempfile.mkdtemp(prefix="wlcc-bench-")
+    try:
+        if not args.no_sqlite:
+            with scratch_database(None, Path(workdir)) as url:
+                run(url, args)
+        if args.database_url:
+            with scratch_database(args.database_url, Path(workdir)) as url:
+                run(url, args)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
