@@ -40,21 +40,23 @@ SAVE = "rep:save"
 CHANGE_AMOUNT = "rep:amount"
 
 
-def _owed(ctx: Context, loan: Loan) -> list[tuple[int, int, int]]:
-    """(number, interest owed, principal owed) of the loan's installments, oldest first."""
-    assert loan.id is not None
-    return [
-        (i.number, i.interest - i.paid_interest, i.principal - i.paid_principal)
-        for i in schedule(ctx.session, loan.id)
-    ]
+def _owed(items: list[LoanInstallment]) -> list[tuple[int, int, int]]:
+    """(number, interest owed, principal owed) of the installments, oldest first."""
+    return [(i.number, i.interest - i.paid_interest, i.principal - i.paid_principal) for i in items]
 
 
-def _unpaid(ctx: Context, loan: Loan) -> tuple[list[LoanInstallment], LoanInstallment | None]:
-    """The loan's late installments (oldest first) and its oldest unpaid one."""
-    assert loan.id is not None
+def _unpaid(
+    ctx: Context, items: list[LoanInstallment]
+) -> tuple[list[LoanInstallment], LoanInstallment | None]:
+    """The late installments (oldest first) and the oldest unpaid one."""
     today = to_local(ctx.now, ctx.zone).date()
-    unpaid = [i for i in schedule(ctx.session, loan.id) if not i.is_paid]
+    unpaid = [i for i in items if not i.is_paid]
     return [i for i in unpaid if i.due_on < today], (unpaid[0] if unpaid else None)
+
+
+def _installments(ctx: Context, loan: Loan) -> list[LoanInstallment]:
+    assert loan.id is not None
+    return schedule(ctx.session, loan.id)
 
 
 def _numbers(ctx: Context, numbers: list[int]) -> str:
@@ -128,11 +130,12 @@ class RepaymentDialog(TreasurerDialog):
             ctx.say(ctx.t("ledger.rec.member_gone"))
             return
         ctx.goto("amount")
+        items = _installments(ctx, loan)
+        late, upcoming = _unpaid(ctx, items)
         if again:
-            ctx.ask(ctx.t("loans.rep.ask_amount_again"), self._amount_choices(ctx, loan))
+            ctx.ask(ctx.t("loans.rep.ask_amount_again"), self._amount_choices(ctx, late, upcoming))
             return
-        late, upcoming = _unpaid(ctx, loan)
-        owed = _owed(ctx, loan)
+        owed = _owed(items)
         lines = [
             ctx.t("loans.rep.standing", member=member.name, loan=self._loan_label(ctx, loan)),
             ctx.t(
@@ -160,10 +163,11 @@ class RepaymentDialog(TreasurerDialog):
                 )
             )
         lines.append(ctx.t("loans.rep.ask_amount"))
-        ctx.ask("\n".join(lines), self._amount_choices(ctx, loan))
+        ctx.ask("\n".join(lines), self._amount_choices(ctx, late, upcoming))
 
-    def _amount_choices(self, ctx: Context, loan: Loan) -> list[Choice]:
-        late, due = _unpaid(ctx, loan)
+    def _amount_choices(
+        self, ctx: Context, late: list[LoanInstallment], due: LoanInstallment | None
+    ) -> list[Choice]:
         choices: list[Choice] = []
         if due is not None:
             choices.append(
@@ -199,26 +203,34 @@ class RepaymentDialog(TreasurerDialog):
                 return True
         else:
             return False
-        parts, left = allocate(_owed(ctx, loan), amount)
+        owed = _owed(_installments(ctx, loan))
+        parts, left = allocate(owed, amount)
         if left:
-            owed = amount - left
+            most = amount - left
             ctx.say(
-                ctx.t("loans.rep.overpaid", amount=format_money(amount), owed=format_money(owed))
+                ctx.t("loans.rep.overpaid", amount=format_money(amount), owed=format_money(most))
             )
             self.ask_amount(ctx, again=True)
             return True
         ctx.data["amount"] = amount
-        self._summary(ctx, loan, amount, parts)
+        self._summary(ctx, loan, amount, parts, owed)
         return True
 
     # 4. the summary
-    def _summary(self, ctx: Context, loan: Loan, amount: int, parts: list[Part]) -> None:
+    def _summary(
+        self,
+        ctx: Context,
+        loan: Loan,
+        amount: int,
+        parts: list[Part],
+        owed: list[tuple[int, int, int]],
+    ) -> None:
         member = self.member(ctx)
         assert member is not None
         ctx.goto("confirm")
         interest = sum(p.interest for p in parts)
         principal = sum(p.principal for p in parts)
-        owed_after = sum(p for _, _, p in _owed(ctx, loan)) - principal
+        owed_after = sum(p for _, _, p in owed) - principal
         numbers = _numbers(ctx, [p.number for p in parts])
         ctx.audit("ledger.view", target=f"member:{member.id}", loan=loan.id)
         ctx.ask(
