@@ -7,7 +7,6 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import httpx
 from sqlmodel import col, select
 from starlette.testclient import TestClient
 
@@ -71,12 +70,12 @@ class Console:
         assert match is not None, page.text
         return match.group(1)
 
-    def ask_code(self, number: str) -> httpx.Response:
+    def ask_code(self, number: str) -> Any:
         return self.client.post(
             "/console/login/code-request", data={"token": self.login_token(), "phone": number}
         )
 
-    def enter_code(self, number: str, code: str, next_url: str = "") -> httpx.Response:
+    def enter_code(self, number: str, code: str, next_url: str = "") -> Any:
         return self.client.post(
             "/console/login/code",
             data={"token": self.login_token(), "phone": number, "code": code, "next": next_url},
@@ -101,12 +100,12 @@ class Console:
         assert match is not None, f"no CSRF token on {path}: {page.status_code}"
         return match.group(1)
 
-    def get(self, path: str, **kwargs: Any) -> httpx.Response:
+    def get(self, path: str, **kwargs: Any) -> Any:
         return self.client.get(path, follow_redirects=False, **kwargs)
 
     def post(
         self, path: str, data: dict[str, Any] | None = None, *, csrf: str | None = None, **kw: Any
-    ) -> httpx.Response:
+    ) -> Any:
         """A form post with the console's CSRF token (from the home page unless given)."""
         form = dict(data or {})
         form.setdefault("csrf", csrf if csrf is not None else self.csrf())

@@ -9,14 +9,13 @@ import pytest
 from sqlmodel import func, select
 from starlette.testclient import TestClient
 
-from storage.audit import AuditLog
 from storage.console import (
     MAX_FAILURES_PER_PHONE,
     ConsoleSession,
     set_password,
 )
 from storage.db import Database
-from storage.models import Member
+from storage.models import AuditLog, Member
 from tests.console_support import Console, add_staff, latest_code, staff_phone
 from tests.fakes import FakeTelegram
 from tests.test_broadcast_e2e import wait
