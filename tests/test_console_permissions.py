@@ -46,16 +46,24 @@ def _requirement(route: APIRoute) -> Require | None:
     return None
 
 
+def _api_routes(routes: list[Any], prefix: str = "") -> Iterator[tuple[str, APIRoute]]:
+    """Every APIRoute with its full path (FastAPI keeps included routers as they are)."""
+    for route in routes:
+        if isinstance(route, APIRoute):
+            yield prefix + route.path, route
+        elif hasattr(route, "original_router"):
+            inner = prefix + (route.include_context.prefix or "")
+            yield from _api_routes(route.original_router.routes, inner)
+
+
 def console_routes() -> list[tuple[str, str, Require | None]]:
     app = create_app(scheduler=False)
     found = []
-    for route in app.routes:
-        if not isinstance(route, APIRoute):
+    for path, route in _api_routes(app.routes):
+        if not path.startswith(("/console", "/simulator")):
             continue
-        if not route.path.startswith(("/console", "/simulator")):
-            continue
-        for method in sorted(route.methods - {"HEAD"}):
-            found.append((method, route.path, _requirement(route)))
+        for method in sorted((route.methods or set()) - {"HEAD"}):
+            found.append((method, path, _requirement(route)))
     return found
 
 
@@ -64,6 +72,7 @@ GUARDED = [(m, p, r) for m, p, r in ROUTES if not PUBLIC.match(p)]
 
 
 def test_every_console_route_declares_its_action() -> None:
+    assert ("GET", "/console/", Require(None).__class__) in {(m, p, type(r)) for m, p, r in GUARDED}
     missing = [f"{m} {p}" for m, p, r in GUARDED if r is None]
     assert not missing, f"console routes without Require/Form (add one): {missing}"
 
