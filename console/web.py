@@ -16,10 +16,23 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from bot.deps import DatabaseDep, SettingsDep
 from console import login
-from console.security import LANG_COOKIE, ConsoleError, Home, LoginRequired, translator
+from console.charts import (
+    Chart,
+    attendance_chart,
+    complaints_kelurahan_chart,
+    complaints_status_chart,
+    loans_chart,
+    savings_chart,
+)
+from console.security import LANG_COOKIE, ConsoleError, Home, LoginRequired, Staff, translator
 from console.templating import STATIC, render
+from storage import stats
+from storage.db import Database
+from storage.stats import default_period
 from wlcc.i18n import LANGUAGES
+from wlcc.settings import Settings
 
 router = APIRouter()
 
@@ -52,9 +65,34 @@ def menu_for(staff: object) -> list[Section]:
     return [s for s in SECTIONS if s.action is None or can(s.action)]
 
 
+def dashboard(db: Database, settings: Settings, staff: Staff) -> list[Chart]:
+    """The pictures of the home page, each only for the roles that may see its figures."""
+    period = default_period(settings)
+    t, community = staff.t, staff.community_id
+    charts: list[Chart] = []
+    with db.transaction() as session:
+        if staff.can("meeting.attendees"):
+            charts.append(attendance_chart(stats.attendance(session, community, period), t, period))
+        if staff.can("ledger.view"):
+            charts.append(savings_chart(stats.savings(session, community, period), t, period))
+            charts.append(loans_chart(stats.loans(session, community, period), t, period))
+        if staff.can("complaint.triage"):
+            by_status = stats.complaints_by_status(session, community, period)
+            by_place = stats.complaints_by_kelurahan(session, community, period)
+            charts.append(complaints_status_chart(by_status, t, period))
+            charts.append(complaints_kelurahan_chart(by_place, t, period))
+    return charts
+
+
 @router.get("/console/", response_class=HTMLResponse)
-def home(request: Request, staff: Home) -> HTMLResponse:
-    return render(request, "home.html", staff.t, sections=menu_for(staff))
+def home(request: Request, staff: Home, db: DatabaseDep, settings: SettingsDep) -> HTMLResponse:
+    return render(
+        request,
+        "home.html",
+        staff.t,
+        sections=menu_for(staff),
+        charts=dashboard(db, settings, staff),
+    )
 
 
 @router.get("/console", include_in_schema=False)
