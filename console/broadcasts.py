@@ -129,7 +129,7 @@ def audience_options(session: Session, staff: Staff) -> list[tuple[str, list[Opt
     groups: list[tuple[str, list[Option]]] = [
         (
             "console.broadcasts.group_all",
-            [Option(_encode(Audience("all")), t("broadcast.audience_all"), everyone.total)],
+            [Option(_encode(Audience("all")), t("console.broadcasts.everyone"), everyone.total)],
         )
     ]
     places = [
