@@ -118,7 +118,7 @@ def test_no_request_waiting(db: Database, client: TestClient) -> None:
 def test_marking_a_request_handled(db: Database, client: TestClient) -> None:
     add_request(db, "TL-7K3R9")
     officer_id = add_staff(db, "protection_officer")
-    with db.transaction() as session:  # the officers' notice that still waits to be sent
+    with db.transaction() as session:  # the officers' notice, still waiting
         enqueue(
             session,
             key=notice_key("TL-7K3R9", officer_id),
@@ -126,6 +126,7 @@ def test_marking_a_request_handled(db: Database, client: TestClient) -> None:
             community_id=COMMUNITY,
             member_id=officer_id,
             text=f"TL-7K3R9 {PHONE} {NOTE}",
+            not_before=utcnow() + timedelta(hours=1),  # not being sent right now
         )
     console = Console(client).login(db, "protection_officer")
     answer = console.post("/console/help/tl-7k3r9/handled")  # typed as in the chat
