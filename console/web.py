@@ -169,4 +169,6 @@ def install(app: FastAPI) -> None:
 
 def feature_routers() -> list[APIRouter]:
     """The feature pages' routers (each module adds its own menu section)."""
-    return []
+    from console import audit, broadcasts, help_requests
+
+    return [broadcasts.router, help_requests.router, audit.router]

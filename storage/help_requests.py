@@ -4,8 +4,9 @@ A request is made only when she asks for it, and it keeps the minimum: how to re
 call to a number, or a message only), the safe time she typed, a note only if she typed one,
 and a short reference. It is linked to no member, chat or message: the officer needs a number
 and a time, not a name or a history. Only protection officers read it (``safety.receive`` in
-storage/permissions.py), on their chat; nothing else in the bot (complaint lists, exports,
-broadcasts, the audit log, logs) ever reads this table.
+storage/permissions.py), on their chat (conversations/help_path.py) and on the console's help
+page (console/help_requests.py); nothing else in the bot (complaint lists, exports, broadcasts,
+the audit log, logs, the console's other pages) ever reads this table.
 
 Lifecycle: ``draft`` while the dialog asks (so the conversation keeps only the reference, never
 her typed details), ``open`` once sent to the officers, ``handled`` once an officer marked it.
