@@ -1034,6 +1034,12 @@ def report(
     return LedgerReport(start, end, opening, incoming, outgoing, closing, listed)
 
 
+def spreadsheet_safe(text: str) -> str:
+    """A cell a spreadsheet shows as text, never runs as a formula: a self-registered name
+    such as ``=HYPERLINK(...)`` gets a leading apostrophe (OWASP's CSV injection advice)."""
+    return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
 # The report's CSV columns: totals per kind, then each member's balances.
 REPORT_COLUMNS = (
     "row",
@@ -1084,7 +1090,7 @@ def report_csv(found: LedgerReport, overdue: dict[int, int] | None = None) -> st
             [
                 "member",
                 member.member_id,
-                member.name,
+                spreadsheet_safe(member.name),
                 member.phone or "",
                 member.status,
                 *figures(member.balances),

@@ -18,6 +18,7 @@ from console.ledger import router
 from storage.db import Database
 from storage.ledger import (
     RECEIPT_KIND,
+    LedgerBalance,
     LedgerChannel,
     LedgerEntry,
     LedgerKind,
@@ -633,3 +634,32 @@ def test_a_former_member_can_take_out_her_locked_savings(db: Database, client: T
         f"/console/ledger/members/{member_id}/withdraw/confirm", fields
     ).status_code == (200)
     assert console.get(f"/console/ledger/members/{member_id}/loan").status_code == 422
+
+
+def test_the_check_shows_a_balance_that_disagrees_with_its_entries(
+    db: Database, client: TestClient
+) -> None:
+    member_id = add_siti(db)
+    give_savings(db, member_id, LedgerKind.WAJIB, 50_000)
+    with db.transaction() as session:
+        cached = session.get(LedgerBalance, (member_id, LedgerKind.WAJIB))
+        assert cached is not None
+        cached.balance = 70_000
+        session.add(cached)
+    console, _ = staff_console(db, client, "treasurer")
+    words = text_of(console.get("/console/ledger").text)
+    assert "Tidak cocok: 1 masalah" in words
+    assert f"{SITI} (no. {member_id}), Simpanan wajib: saldo tersimpan Rp70.000" in words
+
+
+def test_the_report_keeps_a_name_from_running_as_a_formula(
+    db: Database, client: TestClient
+) -> None:
+    with db.transaction() as session:
+        member = add_member(session, '=HYPERLINK("http://x","Siti")', phone(12))
+        assert member.id is not None
+        member_id = member.id
+    give_savings(db, member_id, LedgerKind.WAJIB, 50_000)
+    console, _ = staff_console(db, client, "treasurer")
+    report = console.get("/console/ledger/report.csv")
+    assert f"member,{member_id},\"'=HYPERLINK(" in report.text
