@@ -95,7 +95,7 @@ from storage.loans import (
 )
 from storage.members import find_by_name, get_member
 from storage.models import Member, MemberStatus
-from wlcc.formatting import format_date, format_money, to_local, utcnow
+from wlcc.formatting import format_date, format_datetime, format_money, to_local, utcnow
 from wlcc.i18n import Translator
 from wlcc.money import AmountError, parse_amount
 from wlcc.phones import to_e164
@@ -659,7 +659,9 @@ def statement_download(
 
 
 @router.get("/console/ledger/entries/{entry_id}", response_class=HTMLResponse)
-def entry_page(request: Request, entry_id: int, staff: View, db: DatabaseDep) -> HTMLResponse:
+def entry_page(
+    request: Request, entry_id: int, staff: View, db: DatabaseDep, settings: SettingsDep
+) -> HTMLResponse:
     t = staff.t
     with db.transaction() as session:
         found = _entry(session, staff, entry_id)
@@ -676,7 +678,7 @@ def entry_page(request: Request, entry_id: int, staff: View, db: DatabaseDep) ->
         row=row,
         member=member,
         kind=kind_word(t, found.kind),
-        recorded=format_date(to_local(found.created_at).date(), t.lang),
+        recorded=format_datetime(found.created_at, t.lang, settings.timezone),
         reversal=reversal,
         can_reverse=staff.can(RECORD) and problem is None,
     )
