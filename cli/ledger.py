@@ -11,8 +11,6 @@ phone ``--name`` says which member. Registered in ``cli/main.py`` as
 
 from __future__ import annotations
 
-import csv
-import io
 import sys
 from datetime import date
 from pathlib import Path
@@ -24,7 +22,7 @@ from cli.common import amount_arg, console, err, fail, member_by_phone, settings
 from cli.meetings import _community_id, _session
 
 if TYPE_CHECKING:
-    from storage.ledger import LedgerRefused, LedgerReport, Receipt
+    from storage.ledger import LedgerRefused, Receipt
     from storage.models import Member
 
 ledger_app = typer.Typer(
@@ -33,20 +31,6 @@ ledger_app = typer.Typer(
 )
 
 KINDS = ("pokok", "wajib", "sukarela")
-REPORT_COLUMNS = (
-    "row",
-    "member_id",
-    "name",
-    "phone",
-    "status",
-    "pokok",
-    "wajib",
-    "sukarela",
-    "savings",
-    "pinjaman",
-    "bunga",
-    "overdue",
-)
 
 CommunityOption = Annotated[str | None, typer.Option(help="Community slug (default: the first).")]
 NameOption = Annotated[
@@ -307,50 +291,6 @@ def check_command() -> None:
     )
 
 
-def report_csv(found: LedgerReport, overdue: dict[int, int] | None = None) -> str:
-    """The report as CSV: rows opening, in, out, closing (totals per kind), then one row per
-    member (her balances at the end of the period). ``overdue``: what each member owes on late
-    installments today, in the last column of her row (its sum in the closing row)."""
-    from storage.ledger import savings_total
-
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(REPORT_COLUMNS)
-
-    def figures(values: dict[str, int]) -> list[int]:
-        return [
-            values["pokok"],
-            values["wajib"],
-            values["sukarela"],
-            savings_total(values),
-            values["pinjaman"],
-            values["bunga"],
-        ]
-
-    late = overdue or {}
-    for label, values in (
-        ("opening", found.opening),
-        ("in", found.incoming),
-        ("out", found.outgoing),
-        ("closing", found.closing),
-    ):
-        total = sum(late.values()) if label == "closing" else ""
-        writer.writerow([label, "", "", "", "", *figures(values), total])
-    for member in found.members:
-        writer.writerow(
-            [
-                "member",
-                member.member_id,
-                member.name,
-                member.phone or "",
-                member.status,
-                *figures(member.balances),
-                late.get(member.member_id, 0),
-            ]
-        )
-    return buffer.getvalue()
-
-
 @ledger_app.command("report")
 def report_command(
     start: Annotated[
@@ -369,7 +309,7 @@ def report_command(
     outstanding; bunga: the interest received; overdue: what is late on loans today), then
     every member's balances."""
     from storage.audit import record_audit
-    from storage.ledger import LedgerChannel, report
+    from storage.ledger import LedgerChannel, report, report_csv
     from storage.loans import overdue_by_member
     from wlcc.formatting import format_money, to_local, utcnow
 

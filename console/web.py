@@ -169,6 +169,12 @@ def install(app: FastAPI) -> None:
 
 def feature_routers() -> list[APIRouter]:
     """The feature pages' routers (each module adds its own menu section)."""
-    from console import audit, broadcasts, help_requests
+    # Imported here: the feature modules import menu_for from this module.
+    from console import audit, broadcasts, help_requests, ledger
 
-    return [broadcasts.router, help_requests.router, audit.router]
+    return [
+        ledger.router,
+        broadcasts.router,
+        help_requests.router,
+        audit.router,
+    ]

@@ -63,6 +63,7 @@ from storage.media import bot_file
 from storage.models import Member, MemberStatus
 from storage.outbox import MEDIA_PREFIX, REPLY_KIND, enqueue
 from wlcc.formatting import format_datetime, format_money, to_local
+from wlcc.i18n import Translator
 from wlcc.messages import Choice
 
 HISTORY_LIMIT = 10
@@ -206,9 +207,14 @@ def _latin1(text: str) -> str:
 def statement_pdf(statement: Statement, member: Member, ctx: Context) -> bytes:
     """The statement as a one-page (or longer) A4 PDF: the balances per kind at the start and
     the end of the period, then the entries, with the same words as the message."""
-    t = ctx.t
+    return statement_document(statement, member, ctx.t, ctx.now)
+
+
+def statement_document(statement: Statement, member: Member, t: Translator, now: datetime) -> bytes:
+    """:func:`statement_pdf` in the language of ``t``, made at ``now`` (the staff console
+    downloads the same document)."""
     pdf = FPDF(format="A4")
-    pdf.set_creation_date(ctx.now)
+    pdf.set_creation_date(now)
     pdf.set_title(_latin1(t("ledger.member.pdf_title", month=month_name(statement.first, t.lang))))
     pdf.set_author("WLCC")
     pdf.add_page()

@@ -313,14 +313,26 @@ def savings_total(found: dict[str, int]) -> int:
     return sum(found[kind] for kind in LedgerKind.SAVINGS)
 
 
-def last_entries(session: Session, member_id: int, limit: int = 10) -> Sequence[LedgerEntry]:
-    """Her latest entries, newest first."""
+def last_entries(
+    session: Session, member_id: int, limit: int = 10, offset: int = 0
+) -> Sequence[LedgerEntry]:
+    """Her latest entries, newest first (``offset``: skip that many, for a page of them)."""
     return session.exec(
         select(LedgerEntry)
         .where(LedgerEntry.member_id == member_id)
         .order_by(col(LedgerEntry.id).desc())
+        .offset(offset)
         .limit(limit)
     ).all()
+
+
+def count_entries(session: Session, member_id: int) -> int:
+    """How many entries she has (of every kind)."""
+    return int(
+        session.exec(
+            select(func.count()).select_from(LedgerEntry).where(LedgerEntry.member_id == member_id)
+        ).one()
+    )
 
 
 def derived_balances(
@@ -1020,6 +1032,72 @@ def report(
         if m.id is not None and (m.id in per_member or m.status in _MEMBER_STATES)
     )
     return LedgerReport(start, end, opening, incoming, outgoing, closing, listed)
+
+
+def spreadsheet_safe(text: str) -> str:
+    """A cell a spreadsheet shows as text, never runs as a formula: a self-registered name
+    such as ``=HYPERLINK(...)`` gets a leading apostrophe (OWASP's CSV injection advice)."""
+    return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+# The report's CSV columns: totals per kind, then each member's balances.
+REPORT_COLUMNS = (
+    "row",
+    "member_id",
+    "name",
+    "phone",
+    "status",
+    "pokok",
+    "wajib",
+    "sukarela",
+    "savings",
+    "pinjaman",
+    "bunga",
+    "overdue",
+)
+
+
+def report_csv(found: LedgerReport, overdue: dict[int, int] | None = None) -> str:
+    """The report as CSV (``wlcc ledger report`` and the console's download): rows opening,
+    in, out, closing (totals per kind), then one row per member (her balances at the end of the
+    period). ``overdue``: what each member owes on late installments today, in the last column
+    of her row (its sum in the closing row)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(REPORT_COLUMNS)
+
+    def figures(values: dict[str, int]) -> list[int]:
+        return [
+            values["pokok"],
+            values["wajib"],
+            values["sukarela"],
+            savings_total(values),
+            values["pinjaman"],
+            values["bunga"],
+        ]
+
+    late = overdue or {}
+    for label, values in (
+        ("opening", found.opening),
+        ("in", found.incoming),
+        ("out", found.outgoing),
+        ("closing", found.closing),
+    ):
+        total = sum(late.values()) if label == "closing" else ""
+        writer.writerow([label, "", "", "", "", *figures(values), total])
+    for member in found.members:
+        writer.writerow(
+            [
+                "member",
+                member.member_id,
+                spreadsheet_safe(member.name),
+                member.phone or "",
+                member.status,
+                *figures(member.balances),
+                late.get(member.member_id, 0),
+            ]
+        )
+    return buffer.getvalue()
 
 
 # --- importing a paper ledger: wlcc ledger import ---
