@@ -369,3 +369,25 @@ def test_bad_input_is_a_422_page_never_a_500(sim_app: TestClient, db: Database) 
         ).all()
     # Nothing was sent as her: her chat is still empty.
     assert "Anda:" not in browser.log()
+
+
+def test_the_page_works_without_javascript_which_only_fetches_new_lines(
+    sim_app: TestClient,
+) -> None:
+    browser = Browser(sim_app.app)
+    page = browser.start(RINA)
+    assert '<script src="/console/static/simulator.js" defer></script>' in page
+    assert "<script>" not in page and " onclick=" not in page  # no inline script
+    # Every control is in a form with a label or a legend.
+    for control in ('for="sim-text"', 'for="sim-lat"', 'for="sim-lon"', 'for="sim-file"'):
+        assert control in page
+    assert 'method="post" action="' + browser.chat + '/send"' in page
+    script = sim_app.get("/console/static/simulator.js")
+    assert script.status_code == 200 and "data-after" in script.text
+    assert sim_app.get("/console/static/simulator.css").status_code == 200
+    # English, for this path only.
+    english = browser.client.get(f"/simulator/lang/en?next={browser.chat}")
+    assert english.status_code == 303 and english.headers["location"] == browser.chat
+    assert "Chat with WLCC" in browser.look() and "You are writing as" in browser.page
+    elsewhere = browser.client.get("/simulator/lang/id?next=https://example.org/")
+    assert elsewhere.headers["location"] == "/simulator"
