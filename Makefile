@@ -24,12 +24,13 @@ PYTEST_ARGS ?=
 BENCH_ARGS ?=
 # e.g. CHAT_ARGS="--phone +6281200000002" to chat as a demo coordinator
 CHAT_ARGS ?=
+DEMO_SERVER_LOG ?= $(VENV)/demo-server.log
 
 .PHONY: help install demo chat serve test lint fmt typecheck pytest bench constraints clean distclean
 
 help: ## List the targets
 	@echo "Newcomer commands:"
-	@echo "  make demo    chat with the bot in this terminal (SQLite + demo data, no phone needed)"
+	@echo "  make demo    chat with the bot in this terminal and in the browser (SQLite + demo data)"
 	@echo "  make test    run the whole test suite (ruff, mypy, pytest)"
 	@echo
 	@echo "All targets:"
@@ -54,9 +55,33 @@ $(STAMP): pyproject.toml constraints.txt
 		echo "error: installing the dependencies failed (see $(VENV)/install.log)" >&2; exit 1; }
 	@touch $@
 
-demo: $(STAMP) ## Demo data on SQLite, then chat in the terminal (also reads piped input)
+# `make demo` serves the browser simulator and the staff console on HOST:PORT in the background
+# (its log: DEMO_SERVER_LOG) while the terminal chat runs, and stops it when the chat ends. A
+# port already taken is said plainly; the terminal chat starts anyway.
+demo: $(STAMP) ## Demo data on SQLite, then chat in the terminal and in the browser (also reads piped input)
 	@DATABASE_URL='$(DEMO_DATABASE_URL)' $(BIN)/wlcc demo --make
-	@DATABASE_URL='$(DEMO_DATABASE_URL)' WLCC_SIMULATOR=true $(BIN)/wlcc chat $(CHAT_ARGS)
+	@export DATABASE_URL='$(DEMO_DATABASE_URL)' WLCC_SIMULATOR=true; \
+	server=""; \
+	trap 'if [ -n "$$server" ]; then kill "$$server" 2>/dev/null || true; wait "$$server" 2>/dev/null || true; fi' EXIT; \
+	if (exec 3<>"/dev/tcp/$(HOST)/$(PORT)") 2>/dev/null; then \
+		echo "Port $(PORT) on $(HOST) is taken (another program, or a demo still running), so the browser simulator is not started. Use another port: make demo PORT=8001"; \
+	else \
+		WLCC_SENDER_ENABLED=true WLCC_QUIET_HOURS= $(BIN)/wlcc serve --host '$(HOST)' --port '$(PORT)' \
+			</dev/null >'$(DEMO_SERVER_LOG)' 2>&1 & server=$$!; \
+		ready=""; \
+		for _ in $$(seq 1 100); do \
+			kill -0 "$$server" 2>/dev/null || break; \
+			if (exec 3<>"/dev/tcp/$(HOST)/$(PORT)") 2>/dev/null; then ready=1; break; fi; \
+			sleep 0.3; \
+		done; \
+		if [ -n "$$ready" ]; then \
+			echo "Browser simulator: http://$(HOST):$(PORT)/simulator — staff console: http://$(HOST):$(PORT)/console/"; \
+		else \
+			kill "$$server" 2>/dev/null || true; wait "$$server" 2>/dev/null || true; server=""; \
+			echo "The browser simulator did not start (see $(DEMO_SERVER_LOG)); the terminal chat starts anyway."; \
+		fi; \
+	fi; \
+	$(BIN)/wlcc chat $(CHAT_ARGS)
 
 chat: $(STAMP) ## Chat in the terminal with the configured database (DATABASE_URL or .env)
 	@$(BIN)/wlcc chat $(CHAT_ARGS)

@@ -27,9 +27,11 @@ from storage.db import Database
 from storage.media import (
     IMAGE_TYPES,
     MAX_BYTES,
+    SIMULATOR_SOURCE,
     file_name,
     media_by_token,
     set_media_error,
+    simulator_upload_data,
     store_media,
 )
 from storage.models import MediaFile
@@ -236,6 +238,8 @@ class MediaStore:
     ) -> tuple[bytes, str | None]:
         if info.source_channel == "telegram":
             return await self._from_telegram(info.source_ref, limit), info.content_type
+        if info.source_channel == SIMULATOR_SOURCE:
+            return await self._from_simulator(info.source_ref, limit), info.content_type
         auth = None
         url = info.source_ref
         if info.source_channel == "whatsapp":
@@ -262,6 +266,20 @@ class MediaStore:
             raise MediaUnavailable(f"Telegram: {exc.message}", permanent=True) from None
         except TelegramError as exc:
             raise MediaUnavailable(f"Telegram: {exc.message}", permanent=False) from None
+        if len(data) > limit:
+            raise MediaUnavailable(f"the file is larger than {limit // MB} MB", permanent=True)
+        return data
+
+    async def _from_simulator(self, token: str, limit: int = MAX_BYTES) -> bytes:
+        """A photo uploaded to the browser simulator: its bytes are in the database already."""
+
+        def load() -> bytes | None:
+            with self.db.transaction() as session:
+                return simulator_upload_data(session, token)
+
+        data = await to_thread.run_sync(load)
+        if data is None:
+            raise MediaUnavailable("no such simulator upload", permanent=True)
         if len(data) > limit:
             raise MediaUnavailable(f"the file is larger than {limit // MB} MB", permanent=True)
         return data

@@ -18,7 +18,7 @@ from handlers.router import Router
 from storage.db import Database
 from storage.outbox import mark_read, simulated_unread
 from wlcc.formatting import utcnow
-from wlcc.messages import Inbound, Location, Outbound
+from wlcc.messages import Inbound, Location, Media, Outbound
 
 CHANNEL = "simulator"
 PROMPT = "WLCC> "  # before each answer in the terminal
@@ -53,10 +53,18 @@ class Simulator:
         self._session = uuid.uuid4().hex[:8]
         self._counter = itertools.count(1)
 
-    def inbound(self, text: str) -> Inbound:
-        location = None
+    def inbound(
+        self,
+        text: str,
+        *,
+        payload: str | None = None,
+        location: Location | None = None,
+        media: tuple[Media, ...] = (),
+    ) -> Inbound:
+        """A message from the person: typed text, a pressed button's ``payload``, a shared
+        ``location`` or ``media`` (a photo the web simulator stored, storage.media)."""
         # "/lokasi -2.97 104.76" shares a location pin, as a phone would.
-        if text.startswith(("/lokasi ", "/location ")):
+        if location is None and text.startswith(("/lokasi ", "/location ")):
             try:
                 lat, lon = (float(x) for x in text.split()[1:3])
                 location, text = Location(lat, lon), ""
@@ -69,21 +77,32 @@ class Simulator:
             platform_id=f"sim-{self._session}-{next(self._counter)}",
             received_at=utcnow(),
             text=text,
+            payload=payload,
             location=location,
+            media=media,
             sender_name=self.name,
             phone=self.phone,
         )
 
+    def turn(self, inbound: Inbound) -> list[Outbound]:
+        """One message from the person through the router; the bot's answers."""
+        return self.router.handle(inbound) or []
+
     def send(self, text: str) -> list[str]:
         """One line from the person; the bot's answers as they would read them."""
-        replies: list[Outbound] = self.router.handle(self.inbound(text)) or []
-        return [numbered_text(reply) for reply in replies]
+        return [numbered_text(reply) for reply in self.turn(self.inbound(text))]
+
+
+def arrived_messages(db: Database, phone: str) -> list[Outbound]:
+    """The messages delivered to the simulated chat of ``phone`` and not shown yet (oldest
+    first), with their choices; from now on they count as read."""
+    with db.transaction() as session:
+        waiting = simulated_unread(session, phone)
+        mark_read(session, [message.id for message in waiting])
+    return [outbound(m.text, m.choices, m.render, m.language) for m in waiting]
 
 
 def arrived(db: Database, phone: str) -> list[str]:
     """The messages delivered to the simulated chat of ``phone`` and not shown yet, as she reads
     them (oldest first); from now on they count as read."""
-    with db.transaction() as session:
-        waiting = simulated_unread(session, phone)
-        mark_read(session, [message.id for message in waiting])
-    return [numbered_text(outbound(m.text, m.choices, m.render, m.language)) for m in waiting]
+    return [numbered_text(message) for message in arrived_messages(db, phone)]

@@ -170,11 +170,12 @@ def install(app: FastAPI) -> None:
 def feature_routers() -> list[APIRouter]:
     """The feature pages' routers (each module adds its own menu section)."""
     # Imported here: the feature modules import menu_for from this module.
-    from console import audit, broadcasts, help_requests, ledger
+    from console import audit, broadcasts, help_requests, ledger, simulator
 
     return [
         ledger.router,
         broadcasts.router,
         help_requests.router,
         audit.router,
+        simulator.router,  # /simulator: no menu section, served only in the demo
     ]

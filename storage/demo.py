@@ -25,6 +25,8 @@ DEMO_MEMBERS = (
     ("Fatimah", "+6281200000004", "19 Ilir", Role.MEMBER),
     ("Ani Lestari", "+6281200000004", "19 Ilir", Role.MEMBER),
     ("Dewi Sartika", "+6281200000005", "23 Ilir", Role.TREASURER),
+    ("Maya Sari", "+6281200000006", "24 Ilir", Role.PROTECTION_OFFICER),
+    ("Admin WLCC", "+6281200000007", "23 Ilir", Role.ADMIN),
 )
 
 

@@ -21,6 +21,11 @@ IMAGE_TYPES = ("image/jpeg", "image/png", "image/webp")
 # A file the bot made itself (a meeting's calendar): its bytes are stored at once, and its
 # ``source_ref`` is "<sha256 of the bytes>/<file name>".
 BOT_SOURCE = "bot"
+# A photo uploaded to the demo's browser simulator (console/simulator.py): the simulated
+# channel's "platform" copy of it, bytes stored at once. A message then refers to it by its
+# token, as a Telegram message refers to a file by its id; the sender fetches it from here.
+SIMULATOR_SOURCE = "simulator"
+SIMULATOR_UPLOAD = "upload"
 
 
 def create_media(
@@ -161,3 +166,35 @@ def file_name(source_channel: str, source_ref: str) -> str | None:
     if source_channel != BOT_SOURCE:
         return None
     return source_ref.rsplit("/", 1)[-1] or None
+
+
+def simulator_upload(
+    session: Session, *, community_id: int, data: bytes, content_type: str, now: datetime
+) -> MediaFile:
+    """A photo uploaded to the browser simulator, kept with its bytes; a message sent with it
+    carries its token (``Media(ref=token)``)."""
+    media = create_media(
+        session,
+        community_id=community_id,
+        source_channel=SIMULATOR_SOURCE,
+        source_ref=SIMULATOR_UPLOAD,
+        content_type=content_type,
+        now=now,
+    )
+    assert media.id is not None
+    store_media(session, media.id, data, content_type, now)
+    session.flush()
+    return media
+
+
+def simulator_upload_data(session: Session, token: str) -> bytes | None:
+    """The bytes of a browser simulator upload by its token (None when there is no such)."""
+    media = media_by_token(session, token)
+    if (
+        media is None
+        or media.source_channel != SIMULATOR_SOURCE
+        or media.source_ref != SIMULATOR_UPLOAD
+        or media.data is None
+    ):
+        return None
+    return bytes(media.data)

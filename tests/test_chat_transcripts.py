@@ -128,7 +128,7 @@ def test_a_broadcast_reaches_the_members_chat(workdir: Path, sqlite_url: str) ->
     # The family phone gets it once for each of the two members on it.
     after_family = stdout.split("Anda> /as 0812-0000-0004\n", 1)[1].split(TYPED, 1)[0]
     assert after_family.count("WLCC> Rapat warga hari Sabtu") == 2
-    assert "Terkirim: 5 dari 5." in stdout
+    assert "Terkirim: 7 dari 7." in stdout
     db = Database(sqlite_url)
     try:
         with db.transaction() as session:
