@@ -70,7 +70,7 @@ $(NPM_STAMP): package.json package-lock.json
 		echo "error: npm is not on PATH; install Node.js 20 with npm (Debian: apt-get install nodejs npm). The console's map needs Leaflet, installed from the npm registry by npm ci." >&2; \
 		exit 1; fi
 	@echo "Installing the front-end packages (npm ci: leaflet, axe-core)"
-	@npm ci --no-audit --no-fund --loglevel=error || { \
+	@npm ci --ignore-scripts --no-audit --no-fund --loglevel=error || { \
 		echo "error: npm ci failed (see above); the console's map needs Leaflet" >&2; exit 1; }
 	@touch $@
 
