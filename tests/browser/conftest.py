@@ -6,7 +6,7 @@
   outbox sender running fast: ``live_server.url``, ``.db``, ``.telegram`` (its recorded
   requests), ``.twilio``, ``.settings``, ``.settle()``. Override ``live_settings`` in a test
   module for other settings.
-* ``browser``: one headless Chromium for the session (Debian's, through ``executable_path``).
+* ``browser``: one headless Chromium per test module (Debian's, through ``executable_path``).
 * ``page``: a new context and page for each test, ``viewport`` sized (``PHONE`` is 360x740:
   ``@pytest.mark.parametrize("viewport", [PHONE])``); its relative URLs go to the live server
   when the test also takes ``live_server``. ``new_page(...)`` opens more (another person).
@@ -107,7 +107,11 @@ def live_server(
 # --- the browser ---
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: while Playwright's sync API runs, its event loop counts as running
+# in the main thread, so asyncio.run() there fails ("cannot be called from a running event
+# loop"): in the tests after a browser module (the CLI, the sender) and in a browser test too
+# (run a coroutine in the app's loop with live_server.server.call, or in a thread).
+@pytest.fixture(scope="module")
 def _playwright() -> Iterator[Playwright]:
     if reason := missing_chromium():
         _unavailable(reason)
@@ -115,9 +119,9 @@ def _playwright() -> Iterator[Playwright]:
         yield playwright
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(_playwright: Playwright) -> Iterator[Browser]:
-    """Headless Chromium, Debian's, once for the session."""
+    """Headless Chromium, Debian's, once for each test module."""
     chromium = _playwright.chromium.launch(
         executable_path=str(CHROMIUM),
         headless=True,
