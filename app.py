@@ -1,4 +1,5 @@
-"""The ASGI application: webhooks, health, media and Open311. ``uvicorn app:app`` serves it."""
+"""The ASGI application: webhooks, health, media, Open311 and the staff console.
+``uvicorn app:app`` serves it."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from bot import media, open311, telegram, whatsapp
 from bot.deps import DatabaseDep
 from bot.sender import BackgroundSender, build_sender
+from console.web import install as install_console
 from handlers.dispatch import Dispatcher, UnstorableMessage
 from handlers.router import Router, RouterConfig
 from storage.db import Database, redact_url
@@ -143,6 +145,8 @@ def create_app(
             {"detail": "invalid request", "errors": len(exc.errors())},
             status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
         )
+
+    install_console(app)  # the staff console's pages and their HTML error pages
 
     @app.get("/healthz")
     def healthz(db: DatabaseDep) -> JSONResponse:

@@ -10,6 +10,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from storage.console import purge_console
 from storage.conversations import purge_idle_conversations
 from storage.db import Database
 from storage.help_requests import purge_help_requests
@@ -30,22 +31,25 @@ NOTICE_INTERVAL = timedelta(minutes=5)
 def housekeeping(db: Database, settings: Settings) -> dict[str, int]:
     """Forget what is no longer needed: old dedupe records, long-idle conversations,
     finished outbox messages, statement PDFs that were delivered, and the help path's
-    call-back requests handled more than ``WLCC_HELP_RETENTION_DAYS`` ago."""
+    call-back requests handled more than ``WLCC_HELP_RETENTION_DAYS`` ago, and the console's
+    ended sessions, spent login codes and old login attempts."""
     with db.transaction() as session:
         inbound = purge_inbound(session, settings.wlcc_inbound_retention_days)
         idle = purge_idle_conversations(session, IDLE_CONVERSATION_RETENTION)
         outbox = purge_outbox(session, settings.wlcc_outbox_retention_days)
         statements = purge_statement_files(session, utcnow())
         help_requests = purge_help_requests(session, settings.wlcc_help_retention_days, utcnow())
-    if inbound or idle or outbox or statements or help_requests:
+        console = purge_console(session, utcnow())
+    if inbound or idle or outbox or statements or help_requests or console:
         log.info(
             "housekeeping removed %d inbound records, %d idle conversations, %d outbox messages, "
-            "%d statement files, %d help requests",
+            "%d statement files, %d help requests, %d console logins",
             inbound,
             idle,
             outbox,
             statements,
             help_requests,
+            console,
         )
     return {
         "inbound": inbound,
@@ -53,6 +57,7 @@ def housekeeping(db: Database, settings: Settings) -> dict[str, int]:
         "outbox": outbox,
         "statements": statements,
         "help_requests": help_requests,
+        "console": console,
     }
 
 

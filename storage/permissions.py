@@ -5,6 +5,7 @@ from __future__ import annotations
 from storage.models import Role
 
 _STAFF = frozenset({Role.COORDINATOR, Role.ADMIN})
+_MONEY = frozenset({Role.TREASURER, Role.ADMIN})
 # The help path's call-back requests: protection officers alone, never coordinators or admins.
 SAFETY_RECEIVE = "safety.receive"
 
@@ -18,7 +19,15 @@ RULES: dict[str, frozenset[str]] = {
     "meeting.attendees": _STAFF,
     "meeting.themes": _STAFF,
     "complaint.triage": _STAFF,
-    "ledger.record": frozenset({Role.TREASURER, Role.ADMIN}),
+    "ledger.record": _MONEY,
+    # Amounts of anyone's savings and loans (the console's ledger pages, totals and charts): a
+    # coordinator sees none unless she is also the treasurer.
+    "ledger.view": _MONEY,
+    # The staff console: who may log in at all, and who reads the audit log.
+    "console.login": frozenset(
+        {Role.COORDINATOR, Role.TREASURER, Role.ADMIN, Role.PROTECTION_OFFICER}
+    ),
+    "audit.view": frozenset({Role.ADMIN}),
     SAFETY_RECEIVE: frozenset({Role.PROTECTION_OFFICER}),
 }
 

@@ -130,9 +130,29 @@ def _key_arguments(node: ast.AST) -> Iterator[tuple[ast.expr, int, frozenset[str
                     yield value, stmt.lineno, frozenset()
 
 
+# In the console's Jinja templates: t("key", ...) and t("prefix." ~ value).
+TEMPLATE_KEY = re.compile(r"""\bt\(\s*(["'])([A-Za-z0-9_.]+)\1\s*(~)?""")
+TEMPLATE_LITERAL = re.compile(r"""(["'])([A-Za-z0-9_]+(?:\.[A-Za-z0-9_]+)+)\1""")
+
+
+def scan_templates(scan_result: Scan, root: Path = ROOT) -> Scan:
+    """Add the keys the console's templates use (their placeholders are not checked here)."""
+    for path in sorted((root / "console" / "templates").rglob("*.html")):
+        text = path.read_text(encoding="utf-8")
+        rel = path.relative_to(root)
+        for match in TEMPLATE_KEY.finditer(text):
+            line = text.count("\n", 0, match.start()) + 1
+            if match.group(3):
+                scan_result.prefixes.add(match.group(2))
+            else:
+                scan_result.uses.append(KeyUse(match.group(2), f"{rel}:{line}", None))
+        scan_result.literals.update(m.group(2) for m in TEMPLATE_LITERAL.finditer(text))
+    return scan_result
+
+
 @pytest.fixture(scope="module")
 def code() -> Scan:
-    return scan(source_files())
+    return scan_templates(scan(source_files()))
 
 
 # --- the catalog files ---

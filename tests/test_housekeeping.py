@@ -98,6 +98,7 @@ def test_housekeeping_forgets_old_records_and_keeps_what_is_still_needed(db, set
         "outbox": 4,
         "statements": 0,
         "help_requests": 0,
+        "console": 0,
     }
     with db.transaction() as session:
         assert sorted(session.exec(select(InboundMessage.platform_id))) == [
@@ -119,6 +120,7 @@ def test_housekeeping_forgets_old_records_and_keeps_what_is_still_needed(db, set
         "outbox": 0,
         "statements": 0,
         "help_requests": 0,
+        "console": 0,
     }
 
 

@@ -1,9 +1,10 @@
 """The one-way floors of docs/ARCHITECTURE.md, checked on the imports (with ast).
 
 From the top: the entry points (app.py, scheduler.py, the console command in cli/) -> the
-channels (bot/) -> handlers/ -> conversations/ -> storage/ -> the foundations (wlcc/). A floor
-may import the floors below it, never one above. Only bot/ imports the platforms' libraries.
-Imports inside functions and ``if TYPE_CHECKING:`` blocks count too.
+staff console's pages (console/) -> the channels (bot/) -> handlers/ -> conversations/ ->
+storage/ -> the foundations (wlcc/). A floor may import the floors below it, never one
+above. Only bot/ imports the platforms' libraries. Imports inside functions and
+``if TYPE_CHECKING:`` blocks count too.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ SKIP_DIRS = {".venv", "venv", "tests", "bench", "build", "dist", "node_modules"}
 PLATFORM_LIBRARIES = {"telegram", "twilio"}
 
 # The floors, top first. Top-level modules (app.py, scheduler.py) are entry points too.
-FLOORS = ("cli", "bot", "handlers", "conversations", "storage", "wlcc")
+FLOORS = ("cli", "console", "bot", "handlers", "conversations", "storage", "wlcc")
 ENTRY_MODULES = ("app", "scheduler")
 
 # Known exceptions, each with its reason. Keep this short.

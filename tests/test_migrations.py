@@ -9,6 +9,7 @@ from sqlalchemy import create_engine, inspect
 from sqlmodel import SQLModel
 
 import storage.complaints  # registers the tables (with the next lines)
+import storage.console
 import storage.help_requests
 import storage.ledger
 import storage.loans

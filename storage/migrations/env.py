@@ -7,6 +7,7 @@ from sqlalchemy import engine_from_config, pool
 from sqlmodel import SQLModel
 
 import storage.complaints  # registers the tables on SQLModel.metadata (with the next lines)
+import storage.console
 import storage.help_requests
 import storage.ledger
 import storage.loans
