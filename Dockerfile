@@ -3,6 +3,17 @@
 # No secret is baked in: settings come from the environment (compose's env_file: .env).
 
 ARG PYTHON_IMAGE=python:3.11-slim
+ARG NODE_IMAGE=node:20-slim
+
+# --- assets: the console's front-end files, from the npm registry by package-lock.json ---
+# Only the runtime dependencies (Leaflet; axe-core is for the browser tests), no install scripts.
+FROM ${NODE_IMAGE} AS assets
+WORKDIR /assets
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
+ && mkdir -p leaflet \
+ && cp -R node_modules/leaflet/dist/leaflet.js node_modules/leaflet/dist/leaflet.css \
+        node_modules/leaflet/dist/images leaflet/
 
 # --- builder: a virtualenv with the pinned dependencies and the project, no build tools kept ---
 FROM ${PYTHON_IMAGE} AS builder
@@ -22,11 +33,15 @@ RUN pip install -c constraints.txt pip setuptools wheel \
  && pip install -c constraints.txt -r /tmp/requirements.txt
 
 # Then the project itself (not editable: the runtime image has no source tree). .dockerignore
-# keeps tests, benchmarks, caches, databases and .env out; pyproject.toml picks the packages.
+# keeps tests, benchmarks, caches, databases, .env, node_modules and a developer's copied vendor
+# files out; pyproject.toml picks the packages and their data files, Leaflet among them (served
+# by the app, never from a CDN: the console works on a local network without internet).
 COPY . .
+COPY --from=assets /assets/leaflet console/static/vendor/leaflet/
 RUN pip install -c constraints.txt --no-build-isolation --no-deps . \
  && pip uninstall -y setuptools wheel \
- && python -I -c "import app, scheduler, cli.main, storage.migrate"
+ && python -I -c "import app, scheduler, cli.main, storage.migrate" \
+ && python -I -c "import pathlib, sysconfig; p = pathlib.Path(sysconfig.get_paths()['purelib'], 'console/static/vendor/leaflet/leaflet.js'); assert p.is_file(), f'{p} is missing'"
 
 # --- runtime: python:3.11-slim, the venv, a non-root user and a writable /data ---
 FROM ${PYTHON_IMAGE} AS runtime

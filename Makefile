@@ -1,6 +1,7 @@
 # WLCC bot: the two newcomer commands are `make demo` and `make test` (see README.md).
 # Every target creates the virtualenv (.venv) and installs the pinned dependencies on first use,
-# and again only when pyproject.toml or constraints.txt changed.
+# and again only when pyproject.toml or constraints.txt changed; likewise the front-end packages
+# (npm ci, again only when package-lock.json changed) and the files copied out of them.
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -13,6 +14,15 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.wlcc-installed
 PIP := $(BIN)/python -m pip
+# The front-end files, from the npm registry (package.json, package-lock.json), never a CDN:
+# Leaflet is served by the console (/console/static/vendor/leaflet/), axe-core is injected into
+# the pages by the browser tests. Both copies are gitignored.
+NPM_STAMP := node_modules/.wlcc-installed
+LEAFLET_DIR := console/static/vendor/leaflet
+AXE_JS := tests/browser/vendor/axe.min.js
+ASSETS := $(LEAFLET_DIR)/leaflet.js $(AXE_JS)
+# What every target that runs the project needs: the virtualenv and the front-end files.
+INSTALLED := $(STAMP) $(ASSETS)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 # The demo always uses the embedded database, whatever DATABASE_URL says elsewhere, and the
@@ -37,7 +47,7 @@ help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sort \
 		| awk 'BEGIN {FS = ":.*## "} {printf "  make %-12s %s\n", $$1, $$2}'
 
-install: $(STAMP) ## Create .venv and install the pinned dependencies (idempotent)
+install: $(INSTALLED) ## Create .venv, install the pinned dependencies and front-end files (idempotent)
 	@true
 
 $(STAMP): pyproject.toml constraints.txt
@@ -55,10 +65,31 @@ $(STAMP): pyproject.toml constraints.txt
 		echo "error: installing the dependencies failed (see $(VENV)/install.log)" >&2; exit 1; }
 	@touch $@
 
+# npm ci empties node_modules first, so the stamp inside it goes too and is written last.
+$(NPM_STAMP): package.json package-lock.json
+	@if ! command -v npm >/dev/null 2>&1; then \
+		echo "error: npm is not on PATH; install Node.js 20 with npm (Debian: apt-get install nodejs npm). The console's map needs Leaflet, installed from the npm registry by npm ci." >&2; \
+		exit 1; fi
+	@echo "Installing the front-end packages (npm ci: leaflet, axe-core)"
+	@npm ci --ignore-scripts --no-audit --no-fund --loglevel=error || { \
+		echo "error: npm ci failed (see above); the console's map needs Leaflet" >&2; exit 1; }
+	@touch $@
+
+$(LEAFLET_DIR)/leaflet.js: $(NPM_STAMP)
+	@rm -rf $(LEAFLET_DIR)
+	@mkdir -p $(LEAFLET_DIR)
+	@cp node_modules/leaflet/dist/leaflet.css $(LEAFLET_DIR)/
+	@cp -R node_modules/leaflet/dist/images $(LEAFLET_DIR)/
+	@cp node_modules/leaflet/dist/leaflet.js $@
+
+$(AXE_JS): $(NPM_STAMP)
+	@mkdir -p $(@D)
+	@cp node_modules/axe-core/axe.min.js $@
+
 # `make demo` serves the browser simulator and the staff console on HOST:PORT in the background
 # (its log: DEMO_SERVER_LOG) while the terminal chat runs, and stops it when the chat ends. A
 # port already taken is said plainly; the terminal chat starts anyway.
-demo: $(STAMP) ## Demo data on SQLite, then chat in the terminal and in the browser (also reads piped input)
+demo: $(INSTALLED) ## Demo data on SQLite, then chat in the terminal and in the browser (also reads piped input)
 	@DATABASE_URL='$(DEMO_DATABASE_URL)' $(BIN)/wlcc demo --make
 	@export DATABASE_URL='$(DEMO_DATABASE_URL)' WLCC_SIMULATOR=true; \
 	server=""; \
@@ -83,15 +114,15 @@ demo: $(STAMP) ## Demo data on SQLite, then chat in the terminal and in the brow
 	fi; \
 	$(BIN)/wlcc chat $(CHAT_ARGS)
 
-chat: $(STAMP) ## Chat in the terminal with the configured database (DATABASE_URL or .env)
+chat: $(INSTALLED) ## Chat in the terminal with the configured database (DATABASE_URL or .env)
 	@$(BIN)/wlcc chat $(CHAT_ARGS)
 
-serve: $(STAMP) ## Migrate, then serve the webhooks on HOST:PORT (default 127.0.0.1:8000)
+serve: $(INSTALLED) ## Migrate, then serve the webhooks on HOST:PORT (default 127.0.0.1:8000)
 	$(BIN)/wlcc serve --host $(HOST) --port $(PORT)
 
 # The whole suite: every step runs even if an earlier one failed, so one run shows all problems;
 # pytest's summary is the last line on success, and any failure makes the exit status non-zero.
-test: $(STAMP) ## ruff check, ruff format --check, mypy, pytest (PostgreSQL too if TEST_DATABASE_URL)
+test: $(INSTALLED) ## ruff check, ruff format --check, mypy, pytest (PostgreSQL too if TEST_DATABASE_URL)
 	@failed=""; \
 	echo "== ruff check"; $(BIN)/ruff check . || failed="$$failed ruff-check"; \
 	echo "== ruff format --check"; $(BIN)/ruff format --check . || failed="$$failed ruff-format"; \
@@ -103,22 +134,22 @@ test: $(STAMP) ## ruff check, ruff format --check, mypy, pytest (PostgreSQL too 
 	$(BIN)/python -m pytest $(PYTEST_ARGS) || failed="$$failed pytest"; \
 	if [ -n "$$failed" ]; then echo "make test: FAILED:$$failed" >&2; exit 1; fi
 
-lint: $(STAMP) ## ruff check, ruff format --check and mypy (no tests)
+lint: $(INSTALLED) ## ruff check, ruff format --check and mypy (no tests)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy .
 
-typecheck: $(STAMP) ## mypy only
+typecheck: $(INSTALLED) ## mypy only
 	$(BIN)/mypy .
 
-pytest: $(STAMP) ## pytest only (PYTEST_ARGS="-k name -x" to narrow)
+pytest: $(INSTALLED) ## pytest only (PYTEST_ARGS="-k name -x" to narrow)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-fmt: $(STAMP) ## Format the code and apply ruff's safe fixes
+fmt: $(INSTALLED) ## Format the code and apply ruff's safe fixes
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-bench: $(STAMP) ## Webhook benchmark against a bare FastAPI baseline (loopback only, ~1 min)
+bench: $(INSTALLED) ## Webhook benchmark against a bare FastAPI baseline (loopback only, ~1 min)
 	$(BIN)/python -m bench.webhook $(BENCH_ARGS)
 
 # Re-resolve the newest versions pyproject.toml allows, in a scratch venv, and pin them.
@@ -140,5 +171,5 @@ clean: ## Remove caches and build output (keeps .venv and any *.db)
 	rm -rf .mypy_cache .ruff_cache .pytest_cache build dist .constraints-venv
 	find . -path ./.venv -prune -o \( -name __pycache__ -o -name '*.egg-info' \) -prune -exec rm -rf {} +
 
-distclean: clean ## clean, and remove .venv too
-	rm -rf $(VENV)
+distclean: clean ## clean, and remove .venv, node_modules and the copied front-end files too
+	rm -rf $(VENV) node_modules $(LEAFLET_DIR) $(dir $(AXE_JS))

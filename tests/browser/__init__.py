@@ -1,0 +1,1 @@
+"""Browser tests: the real app in real headless Chromium (Debian's), checked with axe-core."""
