@@ -248,11 +248,12 @@ def _kind_key(meeting: Meeting | MeetingRule) -> str:
 
 
 def _when(meeting: Meeting, t: Translator, zone: ZoneInfo) -> str:
-    """``Sabtu, 12 Desember 2026 pukul 09.00 WIB`` (and its end)."""
+    """``Sabtu, 12 Desember 2026 pukul 09.00–12.00 WIB``."""
     text = format_datetime(meeting.starts_at, t.lang, zone)
-    if meeting.ends_at is not None:
+    if meeting.ends_at is not None:  # "... pukul 09.00–12.00 WIB"
+        start, zone_name = text.rsplit(" ", 1)
         end = to_local(meeting.ends_at, zone).strftime("%H.%M")
-        text = t("console.meetings.until", start=text, end=end)
+        text = f"{start}–{end} {zone_name}"
     return text
 
 
@@ -358,7 +359,7 @@ def _rule_notice(
     session: Session, staff: Staff, raw: str, t: Translator, settings: Settings
 ) -> dict[str, Any]:
     """After a rule was made: what it says and how many of its meetings exist now."""
-    found = session.get(MeetingRule, _meeting_id(raw))
+    found = session.get(MeetingRule, int(raw)) if raw.isdigit() and len(raw) <= ID_DIGITS else None
     if found is None or found.community_id != staff.community_id:
         raise ConsoleError(404, "console.meetings.error.no_such_rule")
     made = len(list(session.exec(select(Meeting.id).where(Meeting.rule_id == found.id))))

@@ -388,7 +388,9 @@ def test_a_monthly_rule_makes_the_coming_meetings(db: Database, client: TestClie
     assert entry.target == f"meeting_rule:{rule.id}"
     last = console.post("/console/meetings/rules", {**form, "nth": "last", "weekday": "4"})
     assert last.status_code == 303
-    assert console.get("/console/meetings?rule=999").status_code == 404
+    for wrong in ("999", "x", "9" * 30):
+        missing = console.get(f"/console/meetings?rule={wrong}")
+        assert missing.status_code == 404 and "Aturan bulanan ini tidak ada" in missing.text
 
 
 @pytest.mark.parametrize(
