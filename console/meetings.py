@@ -566,7 +566,7 @@ def create_monthly_rule(
 # --- one meeting ---
 
 
-def _groups(rsvp: Any) -> str:
+def _group(rsvp: Any) -> str:
     if rsvp is None:
         return "none"
     if rsvp.answer == Answer.YES and rsvp.waiting:
@@ -651,7 +651,9 @@ def _answer_for(settings: Settings) -> timedelta:
     return timedelta(hours=settings.wlcc_role_answer_hours)
 
 
-def _themes(session: Session, staff: Staff, meeting: Meeting, now: datetime) -> dict[str, Any]:
+def _themes(
+    session: Session, staff: Staff, meeting: Meeting, now: datetime, zone: ZoneInfo
+) -> dict[str, Any]:
     """The themes suggested and not used yet, and the latest vote with its counts; a voted theme
     can become this meeting's title while it is to come (PAKAI TEMA)."""
     themes = open_themes(session, staff.community_id)
@@ -663,7 +665,7 @@ def _themes(session: Session, staff: Staff, meeting: Meeting, now: datetime) -> 
         vote = {
             "id": poll.id,
             "open": poll.status == PollStatus.OPEN,
-            "closes": format_datetime(poll.closed_at or poll.closes_at, staff.t.lang),
+            "closes": format_datetime(poll.closed_at or poll.closes_at, staff.t.lang, zone),
             "total": result.total,
             "options": [
                 {
@@ -710,7 +712,7 @@ def _detail(
         count = headcount(session, meeting)
         people = attendance_rows(session, meeting)
         present = sum(1 for _, _, came in people if came is not None)
-        chosen = [p for p in people if group is None or _groups(p[1]) == group]
+        chosen = [p for p in people if group is None or _group(p[1]) == group]
         pages = _pages(len(chosen), PEOPLE_PAGE)
         at = page_number(page, pages)
         shown = [
@@ -718,14 +720,14 @@ def _detail(
                 "id": member.id,
                 "name": member.name,
                 "kelurahan": member.kelurahan or "",
-                "group": _groups(rsvp),
+                "group": _group(rsvp),
                 "came": came is not None,
                 "method": came.method if came is not None else "",
             }
             for member, rsvp, came in chosen[(at - 1) * PEOPLE_PAGE : at * PEOPLE_PAGE]
         ]
         roles = _roles(session, meeting, now, settings, t)
-        themes = _themes(session, staff, meeting, now) if staff.can(THEMES) else None
+        themes = _themes(session, staff, meeting, now, zone) if staff.can(THEMES) else None
         facts = _facts(meeting, t, zone)
         changeable = _changeable(meeting, now)
     if move is None:
