@@ -8,8 +8,6 @@ Registered in ``cli/main.py`` as ``app.add_typer(meetings_app, name="meetings")`
 
 from __future__ import annotations
 
-import csv
-import io
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -34,7 +32,6 @@ meetings_app = typer.Typer(
 )
 
 START_FORMAT = "%Y-%m-%d %H:%M"
-CSV_COLUMNS = ("name", "phone", "kelurahan", "answer", "attended", "method")
 
 CommunityOption = Annotated[str | None, typer.Option(help="Community slug (default: the first).")]
 
@@ -445,35 +442,8 @@ def attendance(
 
 
 def attendance_csv(session: Session, meeting: Meeting) -> str:
-    """The invited (and whoever answered or came), by name: their answer and attendance."""
-    from sqlmodel import col, select
+    """The invited (and whoever answered or came), by name: their answer and attendance
+    (storage/meetings_lists.py, the same file the console's download gives)."""
+    from storage.meetings_lists import attendance_csv as as_csv
 
-    from storage.meetings import answers, attendance_of
-    from storage.models import Member
-
-    assert meeting.id is not None
-    present = attendance_of(session, meeting.id)
-    rows = answers(session, meeting)
-    listed = {member.id for member, _ in rows}
-    others = [mid for mid in present if mid not in listed]
-    if others:
-        extra = session.exec(select(Member).where(col(Member.id).in_(others)))
-        rows += [(member, None) for member in extra]
-        rows.sort(key=lambda row: (row[0].name.lower(), row[0].id or 0))
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
-    for member, rsvp in rows:
-        came = present.get(member.id or 0)
-        answer = "" if rsvp is None else rsvp.answer + (" (waiting list)" if rsvp.waiting else "")
-        writer.writerow(
-            [
-                member.name,
-                member.phone or "",
-                member.kelurahan or "",
-                answer,
-                "yes" if came else "no",
-                came.method if came else "",
-            ]
-        )
-    return buffer.getvalue()
+    return as_csv(session, meeting)
