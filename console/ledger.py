@@ -36,9 +36,11 @@ from sqlmodel import Session, col, func, select
 from starlette.datastructures import FormData
 
 from bot.deps import DatabaseDep, SettingsDep
+from console.charts import loans_chart, savings_chart
 from console.security import ConsoleError, Form, Require, Staff, audit, field, page_number
 from console.templating import render
 from conversations.ledger import statement_document
+from storage import stats
 from storage.ledger import (
     EntryAction,
     LedgerChannel,
@@ -95,6 +97,7 @@ from storage.loans import (
 )
 from storage.members import find_by_name, get_member
 from storage.models import Member, MemberStatus
+from storage.stats import default_period
 from wlcc.formatting import format_date, format_datetime, format_money, to_local, utcnow
 from wlcc.i18n import Translator
 from wlcc.money import AmountError, parse_amount
@@ -345,6 +348,11 @@ def overview(request: Request, staff: View, db: DatabaseDep, settings: SettingsD
             ).one()
         )
         problems, entries, cached = _check_lines(session, t, staff.community_id)
+        period = default_period(settings)
+        charts = [
+            savings_chart(stats.savings(session, staff.community_id, period), t, period),
+            loans_chart(stats.loans(session, staff.community_id, period), t, period),
+        ]
     late = sorted(
         (Late(m, names.get(m, str(m)), amount) for m, amount in overdue.items()),
         key=lambda row: (-row.amount, row.name),
@@ -365,6 +373,7 @@ def overview(request: Request, staff: View, db: DatabaseDep, settings: SettingsD
         entries=entries,
         cached=cached,
         today=today.isoformat(),
+        charts=charts,
     )
 
 

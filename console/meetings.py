@@ -26,10 +26,12 @@ from sqlmodel import Session, col, select
 from starlette.datastructures import FormData
 
 from bot.deps import DatabaseDep, SettingsDep
+from console.charts import attendance_chart
 from console.security import ConsoleError, Form, Require, Staff, audit, page_number
 from console.security import field as form_field
 from console.templating import render
 from conversations.meetings_new import MAX_SEATS
+from storage import stats
 from storage.broadcasts import kelurahan_options
 from storage.meetings import (
     PLACE_LIMIT,
@@ -79,6 +81,7 @@ from storage.meetings_themes import (
 )
 from storage.meetings_themes import error_text as theme_error_text
 from storage.models import Member
+from storage.stats import default_period
 from wlcc.dates import holiday_name, outside_quiet_hours, parse_quiet_hours
 from wlcc.formatting import format_date, format_datetime, to_local, utcnow
 from wlcc.i18n import Translator
@@ -318,6 +321,10 @@ def meetings_list(
         past_rows = _rows(session, gone, t, zone)
         if rule is not None:
             made_rule = _rule_notice(session, staff, rule, t, settings)
+        period = default_period(settings)
+        attendance = attendance_chart(
+            stats.attendance(session, staff.community_id, period), t, period
+        )
     return render(
         request,
         "meetings/list.html",
@@ -331,6 +338,7 @@ def meetings_list(
         past_pages=past_pages,
         made_rule=made_rule,
         can_create=staff.can(CREATE),
+        attendance=attendance,
     )
 
 
