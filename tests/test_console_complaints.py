@@ -829,3 +829,46 @@ def test_the_pages_stay_fast_with_100000_tickets(
     assert len(page.text) < 200_000  # no 100,000 markers in the page
     assert len(codes_on(page)) == pages.PAGE_SIZE
     assert console.get("/console/complaints/map.json?status=all").json()["capped"] is True
+
+
+def test_the_overdue_filter_is_exactly_the_escalations_rule(db: Database, settings: Any) -> None:
+    """``late=overdue`` in SQL picks the tickets ``deadline(...).overdue(day)`` does, on any
+    day (weekends and holidays, a reopening restarting the response clock)."""
+    from storage.complaints import reopen
+    from storage.complaints_escalation import deadline
+    from storage.complaints_export import Filters, tickets
+
+    start = utcnow() - timedelta(days=30)
+    with db.transaction() as session:
+        for day in range(30):
+            moment = start + timedelta(days=day, hours=day % 7)
+            ticket = create_complaint(
+                session,
+                community_id=COMMUNITY,
+                intake=Intake(category=Category.LEAK, description=f"t{day}", kelurahan="1 Ilir"),
+                identity_id=None,
+                member_id=None,
+                channel="cli",
+                now=moment,
+            )
+            if day % 3:
+                change_status(session, ticket, Status.VERIFIED, now=moment)
+                change_status(session, ticket, Status.FORWARDED, forwarded_to="PDAM", now=moment)
+            if day % 3 == 2:
+                later = moment + timedelta(days=4)
+                change_status(session, ticket, Status.RESOLVED, now=later)
+                reopen(session, ticket, now=later + timedelta(days=1))
+    for ahead in range(0, 12):
+        today = (utcnow() + timedelta(days=ahead)).astimezone(settings.timezone).date()
+        with db.transaction() as session:
+            everything = tickets(session, Filters(COMMUNITY), settings)
+            expected = sorted(
+                c.code
+                for c in everything
+                if (limit := deadline(c, settings)) is not None and limit.overdue(today)
+            )
+            found = sorted(
+                c.code for c in tickets(session, Filters(COMMUNITY, overdue_on=today), settings)
+            )
+        assert found == expected, today
+        assert expected  # the rule was really exercised
