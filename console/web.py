@@ -170,11 +170,20 @@ def install(app: FastAPI) -> None:
 def feature_routers() -> list[APIRouter]:
     """The feature pages' routers (each module adds its own menu section)."""
     # Imported here: the feature modules import menu_for from this module.
-    from console import audit, broadcasts, help_requests, ledger, meetings, simulator
+    from console import (
+        audit,
+        broadcasts,
+        complaints,
+        help_requests,
+        ledger,
+        meetings,
+        simulator,
+    )
 
     return [
         meetings.router,
         ledger.router,
+        complaints.router,
         broadcasts.router,
         help_requests.router,
         audit.router,

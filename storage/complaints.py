@@ -151,6 +151,10 @@ class Complaint(SQLModel, table=True):
         Index("ix_complaint_near", "community_id", "category", "latitude", "longitude"),
         Index("ix_complaint_area", "community_id", "category", "kelurahan", "rt_rw"),
         Index("ix_complaint_open", "community_id", "status", "created_at"),
+        # The console's list (migration 0013): every ticket by date, by kelurahan, by category.
+        Index("ix_complaint_created", "community_id", "created_at"),
+        Index("ix_complaint_kelurahan", "community_id", "kelurahan", "created_at"),
+        Index("ix_complaint_category", "community_id", "category", "created_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -213,6 +217,8 @@ class ComplaintEvent(SQLModel, table=True):
     """A status change (from_status -> to_status, with its note) or an internal note."""
 
     __tablename__ = "complaint_event"
+    # The escalation's flags (the console's "escalated" filter, migration 0013).
+    __table_args__ = (Index("ix_complaint_event_label", "actor_label", "complaint_id"),)
 
     id: int | None = Field(default=None, primary_key=True)
     complaint_id: int = Field(foreign_key="complaint.id", index=True)

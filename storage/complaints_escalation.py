@@ -46,7 +46,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, or_
+from sqlalchemy import ColumnElement, and_, or_
 from sqlmodel import Session, col, select
 
 from storage.complaints import (
@@ -144,6 +144,31 @@ def _midnight_after(day: date, zone: ZoneInfo) -> datetime:
 class Overdue:
     complaint: Complaint
     deadline: Deadline
+
+
+def overdue_clause(today: date, settings: Settings) -> ColumnElement[bool]:
+    """The SQL condition of a ticket past a limit on ``today`` (local): exactly what
+    :func:`deadline` and :meth:`Deadline.overdue` decide (a reopening restarts the response
+    clock), so a page can filter and count overdue tickets in the database."""
+    zone = settings.timezone
+    verify_before = _midnight_after(_latest_start(today, settings.wlcc_complaint_verify_days), zone)
+    respond_before = _midnight_after(
+        _latest_start(today, settings.wlcc_complaint_response_days), zone
+    )
+    return or_(
+        and_(
+            col(Complaint.status) == Status.RECEIVED,
+            col(Complaint.created_at) < verify_before,
+        ),
+        and_(
+            col(Complaint.status) == Status.FORWARDED,
+            col(Complaint.forwarded_at) < respond_before,
+            or_(
+                col(Complaint.reopened_at).is_(None),
+                col(Complaint.reopened_at) < respond_before,
+            ),
+        ),
+    )
 
 
 def overdue_tickets(

@@ -22,22 +22,32 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import func, text
+from sqlalchemy import select as select_columns
 from sqlmodel import Session, col, select
 
 from storage.complaints import (
     Category,
     Complaint,
+    ComplaintEvent,
     ComplaintPhoto,
     Status,
+    normalize_code,
     normalize_kelurahan,
 )
-from storage.complaints_escalation import Deadline, deadline
+from storage.complaints_escalation import (
+    ESCALATION_LABEL,
+    STAGES,
+    Deadline,
+    deadline,
+    overdue_clause,
+)
 from wlcc.geojson import dumps, feature, feature_collection, point
 from wlcc.settings import Settings
 
@@ -70,7 +80,12 @@ FORMATS = ("csv", "geojson")
 
 @dataclass(frozen=True)
 class Filters:
-    """Which tickets: all of a community unless narrowed. Days are local and inclusive."""
+    """Which tickets: all of a community unless narrowed. Days are local and inclusive.
+
+    The console's list narrows further: ``code`` (a part of the ticket code, any case),
+    ``overdue_on`` (past a time limit on that local day: ``complaints_escalation``),
+    ``escalated`` (flagged by the escalation at least once), newest first, and a page
+    (``offset`` and ``limit``)."""
 
     community_id: int
     since: date | None = None
@@ -79,6 +94,11 @@ class Filters:
     kelurahan: str | None = None
     categories: Sequence[str] = field(default_factory=tuple)
     limit: int | None = None
+    code: str | None = None
+    overdue_on: date | None = None
+    escalated: bool = False
+    newest_first: bool = False
+    offset: int = 0
 
 
 def _aware(moment: datetime | None) -> datetime | None:
@@ -99,11 +119,24 @@ def check_filters(filters: Filters) -> None:
         raise ValueError("--to is before --from")
 
 
-def tickets(session: Session, filters: Filters, settings: Settings) -> list[Complaint]:
-    """The tickets the filters name, oldest first."""
+def code_part(text: str) -> str:
+    """What a code search looks for: the whole code when it is one (``al 7k3q9`` ->
+    ``AL-7K3Q9``), else its letters and digits (``al-7k`` -> ``AL7K``), matched anywhere in
+    a code without its dash; a ValueError for anything else."""
+    whole = normalize_code(text)
+    if whole is not None:
+        return whole
+    cleaned = re.sub(r"[\s\-_.#]+", "", text).upper()
+    if not cleaned or len(cleaned) > 7 or not cleaned.isascii() or not cleaned.isalnum():
+        raise ValueError(f"{text[:20]!r} is not a part of a ticket code")
+    return cleaned
+
+
+def _where(query: Any, filters: Filters, settings: Settings) -> Any:
+    """``query`` narrowed to the tickets the filters name (no order, no page)."""
     check_filters(filters)
     zone = settings.timezone
-    query = select(Complaint).where(col(Complaint.community_id) == filters.community_id)
+    query = query.where(col(Complaint.community_id) == filters.community_id)
     if filters.since is not None:
         start = datetime.combine(filters.since, time(0), zone).astimezone(UTC)
         query = query.where(col(Complaint.created_at) >= start)
@@ -116,10 +149,92 @@ def tickets(session: Session, filters: Filters, settings: Settings) -> list[Comp
         query = query.where(col(Complaint.kelurahan) == normalize_kelurahan(filters.kelurahan))
     if filters.categories:
         query = query.where(col(Complaint.category).in_(list(filters.categories)))
-    query = query.order_by(col(Complaint.created_at), col(Complaint.id))
+    if filters.code:
+        part = code_part(filters.code)
+        if "-" in part:
+            query = query.where(col(Complaint.code) == part)
+        else:
+            # Read from the code's own (unique) index, which holds every code: no table rows.
+            matching = select(Complaint.id).where(
+                func.replace(col(Complaint.code), "-", "").contains(part)
+            )
+            query = query.where(col(Complaint.id).in_(matching))
+    if filters.overdue_on is not None:
+        query = query.where(overdue_clause(filters.overdue_on, settings))
+    if filters.escalated:
+        flagged = select(ComplaintEvent.complaint_id).where(
+            col(ComplaintEvent.actor_label).in_([ESCALATION_LABEL + s for s in STAGES])
+        )
+        query = query.where(col(Complaint.id).in_(flagged))
+    return query
+
+
+def _ordered(query: Any, filters: Filters) -> Any:
+    if filters.newest_first:
+        query = query.order_by(col(Complaint.created_at).desc(), col(Complaint.id).desc())
+    else:
+        query = query.order_by(col(Complaint.created_at), col(Complaint.id))
+    if filters.offset:
+        query = query.offset(filters.offset)
     if filters.limit is not None:
         query = query.limit(filters.limit)
+    return query
+
+
+def tickets(session: Session, filters: Filters, settings: Settings) -> list[Complaint]:
+    """The tickets the filters name, oldest first (newest first when asked), one page when
+    ``limit`` (and ``offset``) are given."""
+    query = _ordered(_where(select(Complaint), filters, settings), filters)
     return list(session.exec(query))
+
+
+def count(session: Session, filters: Filters, settings: Settings) -> int:
+    """How many tickets the filters name (whatever the page)."""
+    query = _where(select(func.count()).select_from(Complaint), filters, settings)
+    return int(session.exec(query).one())
+
+
+@dataclass(frozen=True, slots=True)
+class Pin:
+    """A ticket on a map: no description, no address, nothing about a reporter."""
+
+    code: str
+    category: str
+    status: str
+    latitude: float
+    longitude: float
+
+
+def pins(session: Session, filters: Filters, settings: Settings) -> list[Pin]:
+    """The pins of the tickets the filters name (those with one), in the filters' order, at
+    most ``limit``."""
+    query = select_columns(
+        col(Complaint.code),
+        col(Complaint.category),
+        col(Complaint.status),
+        col(Complaint.latitude),
+        col(Complaint.longitude),
+    ).where(col(Complaint.latitude).is_not(None), col(Complaint.longitude).is_not(None))
+    rows = session.execute(_ordered(_where(query, filters, settings), filters)).all()
+    return [Pin(code, cat, st, float(lat), float(lon)) for code, cat, st, lat, lon in rows]
+
+
+def kelurahan_names(session: Session, community_id: int) -> list[str]:
+    """The kelurahan the community's tickets name, in order (the list's filter choices): one
+    index lookup per kelurahan (the next name after the last), not a scan of every ticket."""
+    rows = session.execute(
+        text(
+            "WITH RECURSIVE k(name) AS ("
+            " SELECT min(kelurahan) FROM complaint WHERE community_id = :c"
+            " UNION ALL"
+            " SELECT (SELECT min(kelurahan) FROM complaint"
+            "         WHERE community_id = :c AND kelurahan > k.name)"
+            " FROM k WHERE k.name IS NOT NULL"
+            ") SELECT name FROM k WHERE name IS NOT NULL"
+        ),
+        {"c": community_id},
+    ).all()
+    return [str(name) for (name,) in rows]
 
 
 def photo_counts(session: Session, ids: Iterable[int]) -> dict[int, int]:
