@@ -131,4 +131,6 @@ def install(app: FastAPI) -> None:
 
 def feature_routers() -> list[APIRouter]:
     """The feature pages' routers (each module adds its own menu section)."""
-    return []
+    from console import members
+
+    return [members.router]

@@ -41,7 +41,15 @@ _REASONS = {
 
 
 class ImportFileError(ValueError):
-    """The file as a whole cannot be read (encoding, header, size)."""
+    """The file as a whole cannot be read (encoding, header, size). ``code`` and ``params``
+    say why for a page in another language (the console): ``file.too_big`` (mb),
+    ``file.not_utf8`` (byte), ``file.empty``, ``file.missing_columns`` (line, columns),
+    ``file.not_csv`` (line), ``file.no_header``."""
+
+    def __init__(self, message: str, code: str = "", **params: object) -> None:
+        super().__init__(message)
+        self.code = code
+        self.params = params
 
 
 @dataclass(frozen=True)
@@ -57,8 +65,14 @@ class MemberRow:
 
 @dataclass(frozen=True)
 class RowError:
+    """A bad row: ``message`` in English (the CLI's words); ``code`` and ``params`` say the
+    same for a page in another language: a reason of :data:`_REASONS`, ``phone.invalid``
+    (phone) or ``duplicate`` (first)."""
+
     line: int
     message: str
+    code: str = field(default="", compare=False)
+    params: dict[str, object] = field(default_factory=dict, compare=False)
 
 
 @dataclass
@@ -84,13 +98,16 @@ class ImportResult:
 
 def _decode(data: bytes) -> str:
     if len(data) > MAX_BYTES:
-        raise ImportFileError(f"the file is larger than {MAX_BYTES // (1024 * 1024)} MB")
+        mb = MAX_BYTES // (1024 * 1024)
+        raise ImportFileError(f"the file is larger than {mb} MB", "file.too_big", mb=mb)
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise ImportFileError(
             f"the file is not UTF-8 (byte {exc.start}); in the spreadsheet choose "
-            "'Save as CSV UTF-8'"
+            "'Save as CSV UTF-8'",
+            "file.not_utf8",
+            byte=exc.start,
         ) from None
 
 
@@ -101,7 +118,7 @@ def _delimiter(header_line: str) -> str:
 def parse_members_csv(data: bytes) -> ImportPlan:
     text = _decode(data)
     if not text.strip():
-        raise ImportFileError("the file is empty")
+        raise ImportFileError("the file is empty", "file.empty")
     first_line = text.lstrip("\r\n").splitlines()[0]
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(first_line))
     header: list[str] | None = None
@@ -118,7 +135,10 @@ def parse_members_csv(data: bytes) -> ImportPlan:
                 if missing:
                     raise ImportFileError(
                         f"line {line}: the header lacks column(s) {', '.join(missing)}; "
-                        f"expected {','.join(COLUMNS)}"
+                        f"expected {','.join(COLUMNS)}",
+                        "file.missing_columns",
+                        line=line,
+                        columns=", ".join(missing),
                     )
                 continue
             if not any(cell.strip() for cell in raw):
@@ -130,14 +150,23 @@ def parse_members_csv(data: bytes) -> ImportPlan:
                 continue
             key = (row_or_error.phone, name_key(row_or_error.name))
             if key in seen:
-                plan.errors.append(RowError(line, f"same name and phone as line {seen[key]}"))
+                plan.errors.append(
+                    RowError(
+                        line,
+                        f"same name and phone as line {seen[key]}",
+                        "duplicate",
+                        {"first": seen[key]},
+                    )
+                )
                 continue
             seen[key] = line
             plan.rows.append(row_or_error)
     except csv.Error as exc:
-        raise ImportFileError(f"line {reader.line_num}: not valid CSV ({exc})") from None
+        raise ImportFileError(
+            f"line {reader.line_num}: not valid CSV ({exc})", "file.not_csv", line=reader.line_num
+        ) from None
     if header is None:
-        raise ImportFileError("the file has no header line")
+        raise ImportFileError("the file has no header line", "file.no_header")
     return plan
 
 
@@ -147,12 +176,14 @@ def _parse_row(line: int, cells: dict[str, str]) -> MemberRow | RowError:
         kelurahan = clean_kelurahan(cells.get("kelurahan", ""))
         role = parse_role(cells.get("role", "") or "member")
     except InvalidValue as exc:
-        return RowError(line, _REASONS.get(exc.code, exc.code))
+        return RowError(line, _REASONS.get(exc.code, exc.code), exc.code)
     raw_phone = cells.get("phone", "").strip()
     phone = to_e164(raw_phone)
     if phone is None:
         shown = raw_phone[:40] or "(empty)"
-        return RowError(line, f"phone {shown!r} is not a valid phone number")
+        return RowError(
+            line, f"phone {shown!r} is not a valid phone number", "phone.invalid", {"phone": shown}
+        )
     rt_rw = " ".join(cells.get("rt_rw", "").split())[:16] or None
     note = " ".join(cells.get("accessibility_note", "").split())[:200] or None
     return MemberRow(
@@ -208,6 +239,44 @@ def apply_import(
             progress()
     session.flush()
     return ImportResult(created=created, updated=updated, unchanged=unchanged)
+
+
+@dataclass(frozen=True)
+class ImportPreview:
+    """What :func:`apply_import` would do with these rows, nothing written: the new rows, the
+    rows that change a member (with her as she is now) and how many change nothing."""
+
+    created: list[MemberRow]
+    updated: list[tuple[MemberRow, Member]]
+    unchanged: int
+
+
+PREVIEW_CHUNK = 500  # phones per lookup
+
+
+def preview_import(session: Session, community_id: int, rows: list[MemberRow]) -> ImportPreview:
+    """The same lookup (phone and folded name) and comparison as :func:`apply_import`, in a
+    few queries (by chunks of phones), writing nothing."""
+    phones = sorted({row.phone for row in rows})
+    existing: dict[tuple[str | None, str], Member] = {}
+    for start in range(0, len(phones), PREVIEW_CHUNK):
+        chunk = phones[start : start + PREVIEW_CHUNK]
+        for known in session.exec(
+            select(Member).where(Member.community_id == community_id, col(Member.phone).in_(chunk))
+        ):
+            existing[(known.phone, known.name_key)] = known
+    created: list[MemberRow] = []
+    updated: list[tuple[MemberRow, Member]] = []
+    unchanged = 0
+    for row in rows:
+        member = existing.get((row.phone, name_key(row.name)))
+        if member is None:
+            created.append(row)
+        elif _differs(member, row):
+            updated.append((row, member))
+        else:
+            unchanged += 1
+    return ImportPreview(created=created, updated=updated, unchanged=unchanged)
 
 
 def _differs(member: Member, row: MemberRow) -> bool:
