@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import base64
 import binascii
+import time
 import zlib
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlmodel import Session
 from starlette.datastructures import FormData, UploadFile
 
 from bot.deps import DatabaseDep
@@ -116,6 +118,20 @@ def _member(db: DatabaseDep, staff: Staff, raw_id: str) -> Member:
 
 # --- the list -----------------------------------------------------------------------------
 
+PLACES_TTL = 60.0  # seconds the kelurahan filter's choices are kept (a scan of all members)
+_places_cache: dict[int, tuple[float, list[str]]] = {}
+
+
+def _places(session: Session, community_id: int, wanted: str) -> list[str]:
+    """The kelurahan filter's choices, read again at most every :data:`PLACES_TTL` seconds,
+    and at once when a kelurahan asked for is not among them (it may be new)."""
+    now = time.monotonic()
+    cached = _places_cache.get(community_id)
+    if cached is None or cached[0] <= now or (wanted and wanted not in cached[1]):
+        cached = (now + PLACES_TTL, kelurahan_choices(session, community_id))
+        _places_cache[community_id] = cached
+    return cached[1]
+
 
 @router.get("/console/members", response_class=HTMLResponse)
 def member_list(request: Request, staff: ListStaff, db: DatabaseDep) -> HTMLResponse:
@@ -129,7 +145,7 @@ def member_list(request: Request, staff: ListStaff, db: DatabaseDep) -> HTMLResp
     kelurahan = query.get("kelurahan", "")
     wanted = MemberFilter(text=text, kelurahan=kelurahan, status=status)
     with db.transaction() as session:
-        places = kelurahan_choices(session, staff.community_id)
+        places = _places(session, staff.community_id, kelurahan)
         if kelurahan and kelurahan not in places:
             raise ConsoleError(404, "console.error.no_such_page")
         first = search_members(session, staff.community_id, wanted, page=1)
