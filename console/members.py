@@ -119,17 +119,18 @@ def _member(db: DatabaseDep, staff: Staff, raw_id: str) -> Member:
 # --- the list -----------------------------------------------------------------------------
 
 PLACES_TTL = 60.0  # seconds the kelurahan filter's choices are kept (a scan of all members)
-_places_cache: dict[int, tuple[float, list[str]]] = {}
+_places_cache: dict[tuple[str, int], tuple[float, list[str]]] = {}
 
 
 def _places(session: Session, community_id: int, wanted: str) -> list[str]:
     """The kelurahan filter's choices, read again at most every :data:`PLACES_TTL` seconds,
     and at once when a kelurahan asked for is not among them (it may be new)."""
     now = time.monotonic()
-    cached = _places_cache.get(community_id)
+    key = (str(session.get_bind().engine.url), community_id)  # one cache per database
+    cached = _places_cache.get(key)
     if cached is None or cached[0] <= now or (wanted and wanted not in cached[1]):
         cached = (now + PLACES_TTL, kelurahan_choices(session, community_id))
-        _places_cache[community_id] = cached
+        _places_cache[key] = cached
     return cached[1]
 
 

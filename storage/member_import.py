@@ -19,7 +19,6 @@ from storage.members import (
     InvalidValue,
     clean_kelurahan,
     clean_name,
-    find_by_phone_and_name,
     name_key,
     parse_role,
 )
@@ -203,26 +202,31 @@ def apply_import(
     rows: Iterable[MemberRow],
     progress: Callable[[], None] | None = None,
 ) -> ImportResult:
+    """Add the new rows, update the members whose row differs (same phone and folded name);
+    the members are looked up a chunk of phones at a time, not one query a row."""
+    rows = list(rows)
+    existing = _existing(session, community_id, rows)
     created = updated = unchanged = 0
     now = utcnow()
     for row in rows:
-        member = find_by_phone_and_name(session, community_id, row.phone, row.name)
+        key = (row.phone, name_key(row.name))
+        member = existing.get(key)
         if member is None:
-            session.add(
-                Member(
-                    community_id=community_id,
-                    name=row.name,
-                    name_key=name_key(row.name),
-                    phone=row.phone,
-                    kelurahan=row.kelurahan,
-                    role=row.role,
-                    rt_rw=row.rt_rw,
-                    accessibility_note=row.accessibility_note,
-                    status=MemberStatus.ACTIVE,
-                    created_at=now,
-                    updated_at=now,
-                )
+            member = Member(
+                community_id=community_id,
+                name=row.name,
+                name_key=name_key(row.name),
+                phone=row.phone,
+                kelurahan=row.kelurahan,
+                role=row.role,
+                rt_rw=row.rt_rw,
+                accessibility_note=row.accessibility_note,
+                status=MemberStatus.ACTIVE,
+                created_at=now,
+                updated_at=now,
             )
+            session.add(member)
+            existing[key] = member  # a second row for her changes her, as a later import would
             created += 1
         elif _differs(member, row):
             member.kelurahan, member.role, member.name = row.kelurahan, row.role, row.name
@@ -241,6 +245,25 @@ def apply_import(
     return ImportResult(created=created, updated=updated, unchanged=unchanged)
 
 
+LOOKUP_CHUNK = 500  # phones per lookup
+
+
+def _existing(
+    session: Session, community_id: int, rows: list[MemberRow]
+) -> dict[tuple[str | None, str], Member]:
+    """The community's members with the rows' phones, by (phone, folded name): the key
+    :func:`storage.members.find_by_phone_and_name` looks up."""
+    phones = sorted({row.phone for row in rows})
+    found: dict[tuple[str | None, str], Member] = {}
+    for start in range(0, len(phones), LOOKUP_CHUNK):
+        chunk = phones[start : start + LOOKUP_CHUNK]
+        for known in session.exec(
+            select(Member).where(Member.community_id == community_id, col(Member.phone).in_(chunk))
+        ):
+            found[(known.phone, known.name_key)] = known
+    return found
+
+
 @dataclass(frozen=True)
 class ImportPreview:
     """What :func:`apply_import` would do with these rows, nothing written: the new rows, the
@@ -251,20 +274,10 @@ class ImportPreview:
     unchanged: int
 
 
-PREVIEW_CHUNK = 500  # phones per lookup
-
-
 def preview_import(session: Session, community_id: int, rows: list[MemberRow]) -> ImportPreview:
-    """The same lookup (phone and folded name) and comparison as :func:`apply_import`, in a
-    few queries (by chunks of phones), writing nothing."""
-    phones = sorted({row.phone for row in rows})
-    existing: dict[tuple[str | None, str], Member] = {}
-    for start in range(0, len(phones), PREVIEW_CHUNK):
-        chunk = phones[start : start + PREVIEW_CHUNK]
-        for known in session.exec(
-            select(Member).where(Member.community_id == community_id, col(Member.phone).in_(chunk))
-        ):
-            existing[(known.phone, known.name_key)] = known
+    """What :func:`apply_import` would do with these rows (the same lookup and comparison),
+    writing nothing."""
+    existing = _existing(session, community_id, rows)
     created: list[MemberRow] = []
     updated: list[tuple[MemberRow, Member]] = []
     unchanged = 0
