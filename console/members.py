@@ -303,14 +303,16 @@ def _carried(form: FormData) -> bytes:
 
 
 @router.post("/console/members/import", response_class=HTMLResponse)
-async def import_upload(request: Request, posted: ImportForm, db: DatabaseDep) -> HTMLResponse:
+def import_upload(request: Request, posted: ImportForm, db: DatabaseDep) -> HTMLResponse:
     """The uploaded file, checked as ``wlcc members import`` checks it, and what importing it
-    would do: nothing is written until the staff member confirms."""
+    would do: nothing is written until the staff member confirms. (A plain function: FastAPI
+    runs it in a worker thread, so that parsing a big file does not hold up the webhooks.)"""
     staff, form = posted
     upload = form.get("file")
     if not isinstance(upload, UploadFile) or not upload.filename:
         return _import_page(request, staff, status_code=422, error="console.members.file.none")
-    data = await upload.read(MAX_UPLOAD + 1)
+    upload.file.seek(0)
+    data = upload.file.read(MAX_UPLOAD + 1)
     found = _parse(request, staff, data)
     if isinstance(found, HTMLResponse):
         return found
