@@ -39,6 +39,7 @@ from storage.member_import import (
 from storage.member_search import (
     PAGE_SIZE,
     MemberFilter,
+    count_members,
     kelurahan_choices,
     pages_for,
     pending_count,
@@ -149,12 +150,10 @@ def member_list(request: Request, staff: ListStaff, db: DatabaseDep) -> HTMLResp
         places = _places(session, staff.community_id, kelurahan)
         if kelurahan and kelurahan not in places:
             raise ConsoleError(404, "console.error.no_such_page")
-        first = search_members(session, staff.community_id, wanted, page=1)
-        pages = pages_for(first.total)
+        total = count_members(session, staff.community_id, wanted)
+        pages = pages_for(total)
         page = page_number(query.get("page"), pages)
-        found = (
-            first if page == 1 else search_members(session, staff.community_id, wanted, page=page)
-        )
+        found = search_members(session, staff.community_id, wanted, page=page, total=total)
         waiting = pending_count(session, staff.community_id)
     rows = [
         {

@@ -73,13 +73,26 @@ def _conditions(community_id: int, wanted: MemberFilter) -> list[ColumnElement[b
     return where
 
 
+def count_members(session: Session, community_id: int, wanted: MemberFilter) -> int:
+    """How many members match ``wanted`` (one query)."""
+    where = _conditions(community_id, wanted)
+    return session.exec(select(func.count()).select_from(Member).where(*where)).one()
+
+
 def search_members(
-    session: Session, community_id: int, wanted: MemberFilter, *, page: int = 1
+    session: Session,
+    community_id: int,
+    wanted: MemberFilter,
+    *,
+    page: int = 1,
+    total: int | None = None,
 ) -> MemberPage:
     """One page (1-based, :data:`PAGE_SIZE` members) of the members matching ``wanted``, oldest
-    first, with the count of all that match and the chats linked to their phones."""
+    first, with the count of all that match (``total`` when the caller counted them already)
+    and the chats linked to their phones."""
     where = _conditions(community_id, wanted)
-    total = session.exec(select(func.count()).select_from(Member).where(*where)).one()
+    if total is None:
+        total = session.exec(select(func.count()).select_from(Member).where(*where)).one()
     members = list(
         session.exec(
             select(Member)

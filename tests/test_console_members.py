@@ -576,3 +576,32 @@ def test_a_file_of_almost_a_megabyte_goes_through_preview_and_confirm(
     assert members_count(db) == 18001
     page = console.client.get("/console/members", params={"kelurahan": "Kelurahan 3"})
     assert page.status_code == 200 and "Ada 2571 anggota" in page.text
+
+
+def test_a_page_is_a_few_queries_with_limit_and_offset(db: Database, client: TestClient) -> None:
+    """Fast with 100,000 members (bench/console_members.py): one count, one page by LIMIT and
+    OFFSET, one query for the page's chats, whatever the page."""
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    console = logged_in(db, client, "coordinator")
+    with db.transaction() as session:
+        for n in range(120):
+            add_member(session, f"Anggota Uji {n:03d}", phone(100 + n), telegram=str(9000 + n))
+    seen: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        seen.append(" ".join(statement.split()).lower())
+
+    event.listen(Engine, "before_cursor_execute", record)
+    try:
+        page = console.get("/console/members?page=2&q=uji")
+    finally:
+        event.remove(Engine, "before_cursor_execute", record)
+    assert page.status_code == 200 and len(names_on(page)) == 50
+    on_members = [s for s in seen if " from member" in s]
+    counts = [s for s in on_members if "count(" in s]
+    assert len(counts) == 2  # the matches, and the registrations waiting
+    [listed] = [s for s in on_members if "limit" in s]
+    assert "offset" in listed and "order by member.id" in listed
+    assert len([s for s in seen if " from identity" in s]) == 1
