@@ -14,6 +14,7 @@ import typer
 
 from cli.common import console, err, fail, settings_or_exit
 from cli.complaints import complaints_app
+from cli.console import console_app
 from cli.inbox import inbox_app
 from cli.ledger import ledger_app
 from cli.loans import loans_app
@@ -42,6 +43,7 @@ app.add_typer(loans_app, name="loans")
 app.add_typer(inbox_app, name="inbox")
 app.add_typer(notices_app, name="notices")
 app.add_typer(complaints_app, name="complaints")
+app.add_typer(console_app, name="console")
 app.add_typer(outbox_app)  # wlcc worker, wlcc broadcast
 
 # Who `wlcc chat` writes as by default: a number no demo member has (a guest).

@@ -177,10 +177,12 @@ def feature_routers() -> list[APIRouter]:
         help_requests,
         ledger,
         meetings,
+        members,
         simulator,
     )
 
     return [
+        members.router,
         meetings.router,
         ledger.router,
         complaints.router,

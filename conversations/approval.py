@@ -6,7 +6,9 @@ Each is one reply: the buttons (or typed words) "SETUJUI 12", "TOLAK 12", "SETUJ
 
 from __future__ import annotations
 
-from sqlmodel import col, select
+from datetime import datetime
+
+from sqlmodel import Session, col, select
 
 from conversations.engine import Context, Dialog, register
 from storage.members import anonymise, first_name, get_member, identities_of, set_status
@@ -52,15 +54,31 @@ def _pending_member(ctx: Context, args: str) -> Member | None:
 
 
 def _notify(ctx: Context, member: Member, key: str, message_key: str) -> None:
+    notify_member(ctx.session, member, key, message_key)
+
+
+def notify_member(session: Session, member: Member, key: str, message_key: str) -> None:
+    """A membership notice to her through the outbox, once per ``key``."""
     assert member.id is not None
     enqueue(
-        ctx.session,
+        session,
         key=f"member:{member.id}:{key}",
         kind="membership",
         community_id=member.community_id,
         member_id=member.id,
         text=Translator(member.language)(message_key, name=first_name(member)),
     )
+
+
+def decide_registration(session: Session, member: Member, approve: bool, now: datetime) -> None:
+    """Approve (active) or reject (inactive) a pending registration and tell her through the
+    outbox: what SETUJUI and TOLAK do, and the console's buttons. The caller audits."""
+    if approve:
+        set_status(session, member, MemberStatus.ACTIVE, now)
+        notify_member(session, member, "approved", "approval.welcome")
+    else:
+        set_status(session, member, MemberStatus.INACTIVE, now)
+        notify_member(session, member, "rejected", "approval.rejected_notice")
 
 
 @register
@@ -82,9 +100,8 @@ class ApproveDialog(Dialog):
         member = _pending_member(ctx, args)
         if member is None:
             return
-        set_status(ctx.session, member, MemberStatus.ACTIVE, ctx.now)
+        decide_registration(ctx.session, member, True, ctx.now)
         ctx.audit("member.approve", target=f"member:{member.id}")
-        _notify(ctx, member, "approved", "approval.welcome")
         ctx.say(ctx.t("approval.approved", name=member.name))
 
     def _list(self, ctx: Context) -> None:
@@ -132,9 +149,8 @@ class RejectDialog(Dialog):
         member = _pending_member(ctx, args)
         if member is None:
             return
-        set_status(ctx.session, member, MemberStatus.INACTIVE, ctx.now)
+        decide_registration(ctx.session, member, False, ctx.now)
         ctx.audit("member.reject", target=f"member:{member.id}")
-        _notify(ctx, member, "rejected", "approval.rejected_notice")
         ctx.say(ctx.t("approval.rejected", name=member.name))
 
 

@@ -19,7 +19,6 @@ from storage.members import (
     InvalidValue,
     clean_kelurahan,
     clean_name,
-    find_by_phone_and_name,
     name_key,
     parse_role,
 )
@@ -41,7 +40,15 @@ _REASONS = {
 
 
 class ImportFileError(ValueError):
-    """The file as a whole cannot be read (encoding, header, size)."""
+    """The file as a whole cannot be read (encoding, header, size). ``code`` and ``params``
+    say why for a page in another language (the console): ``file.too_big`` (mb),
+    ``file.not_utf8`` (byte), ``file.empty``, ``file.missing_columns`` (line, columns),
+    ``file.not_csv`` (line), ``file.no_header``."""
+
+    def __init__(self, message: str, code: str = "", **params: object) -> None:
+        super().__init__(message)
+        self.code = code
+        self.params = params
 
 
 @dataclass(frozen=True)
@@ -57,8 +64,14 @@ class MemberRow:
 
 @dataclass(frozen=True)
 class RowError:
+    """A bad row: ``message`` in English (the CLI's words); ``code`` and ``params`` say the
+    same for a page in another language: a reason of :data:`_REASONS`, ``phone.invalid``
+    (phone) or ``duplicate`` (first)."""
+
     line: int
     message: str
+    code: str = field(default="", compare=False)
+    params: dict[str, object] = field(default_factory=dict, compare=False)
 
 
 @dataclass
@@ -84,13 +97,16 @@ class ImportResult:
 
 def _decode(data: bytes) -> str:
     if len(data) > MAX_BYTES:
-        raise ImportFileError(f"the file is larger than {MAX_BYTES // (1024 * 1024)} MB")
+        mb = MAX_BYTES // (1024 * 1024)
+        raise ImportFileError(f"the file is larger than {mb} MB", "file.too_big", mb=mb)
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise ImportFileError(
             f"the file is not UTF-8 (byte {exc.start}); in the spreadsheet choose "
-            "'Save as CSV UTF-8'"
+            "'Save as CSV UTF-8'",
+            "file.not_utf8",
+            byte=exc.start,
         ) from None
 
 
@@ -101,7 +117,7 @@ def _delimiter(header_line: str) -> str:
 def parse_members_csv(data: bytes) -> ImportPlan:
     text = _decode(data)
     if not text.strip():
-        raise ImportFileError("the file is empty")
+        raise ImportFileError("the file is empty", "file.empty")
     first_line = text.lstrip("\r\n").splitlines()[0]
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(first_line))
     header: list[str] | None = None
@@ -118,7 +134,10 @@ def parse_members_csv(data: bytes) -> ImportPlan:
                 if missing:
                     raise ImportFileError(
                         f"line {line}: the header lacks column(s) {', '.join(missing)}; "
-                        f"expected {','.join(COLUMNS)}"
+                        f"expected {','.join(COLUMNS)}",
+                        "file.missing_columns",
+                        line=line,
+                        columns=", ".join(missing),
                     )
                 continue
             if not any(cell.strip() for cell in raw):
@@ -130,14 +149,23 @@ def parse_members_csv(data: bytes) -> ImportPlan:
                 continue
             key = (row_or_error.phone, name_key(row_or_error.name))
             if key in seen:
-                plan.errors.append(RowError(line, f"same name and phone as line {seen[key]}"))
+                plan.errors.append(
+                    RowError(
+                        line,
+                        f"same name and phone as line {seen[key]}",
+                        "duplicate",
+                        {"first": seen[key]},
+                    )
+                )
                 continue
             seen[key] = line
             plan.rows.append(row_or_error)
     except csv.Error as exc:
-        raise ImportFileError(f"line {reader.line_num}: not valid CSV ({exc})") from None
+        raise ImportFileError(
+            f"line {reader.line_num}: not valid CSV ({exc})", "file.not_csv", line=reader.line_num
+        ) from None
     if header is None:
-        raise ImportFileError("the file has no header line")
+        raise ImportFileError("the file has no header line", "file.no_header")
     return plan
 
 
@@ -147,12 +175,14 @@ def _parse_row(line: int, cells: dict[str, str]) -> MemberRow | RowError:
         kelurahan = clean_kelurahan(cells.get("kelurahan", ""))
         role = parse_role(cells.get("role", "") or "member")
     except InvalidValue as exc:
-        return RowError(line, _REASONS.get(exc.code, exc.code))
+        return RowError(line, _REASONS.get(exc.code, exc.code), exc.code)
     raw_phone = cells.get("phone", "").strip()
     phone = to_e164(raw_phone)
     if phone is None:
         shown = raw_phone[:40] or "(empty)"
-        return RowError(line, f"phone {shown!r} is not a valid phone number")
+        return RowError(
+            line, f"phone {shown!r} is not a valid phone number", "phone.invalid", {"phone": shown}
+        )
     rt_rw = " ".join(cells.get("rt_rw", "").split())[:16] or None
     note = " ".join(cells.get("accessibility_note", "").split())[:200] or None
     return MemberRow(
@@ -172,26 +202,31 @@ def apply_import(
     rows: Iterable[MemberRow],
     progress: Callable[[], None] | None = None,
 ) -> ImportResult:
+    """Add the new rows, update the members whose row differs (same phone and folded name);
+    the members are looked up a chunk of phones at a time, not one query a row."""
+    rows = list(rows)
+    existing = _existing(session, community_id, rows)
     created = updated = unchanged = 0
     now = utcnow()
     for row in rows:
-        member = find_by_phone_and_name(session, community_id, row.phone, row.name)
+        key = (row.phone, name_key(row.name))
+        member = existing.get(key)
         if member is None:
-            session.add(
-                Member(
-                    community_id=community_id,
-                    name=row.name,
-                    name_key=name_key(row.name),
-                    phone=row.phone,
-                    kelurahan=row.kelurahan,
-                    role=row.role,
-                    rt_rw=row.rt_rw,
-                    accessibility_note=row.accessibility_note,
-                    status=MemberStatus.ACTIVE,
-                    created_at=now,
-                    updated_at=now,
-                )
+            member = Member(
+                community_id=community_id,
+                name=row.name,
+                name_key=name_key(row.name),
+                phone=row.phone,
+                kelurahan=row.kelurahan,
+                role=row.role,
+                rt_rw=row.rt_rw,
+                accessibility_note=row.accessibility_note,
+                status=MemberStatus.ACTIVE,
+                created_at=now,
+                updated_at=now,
             )
+            session.add(member)
+            existing[key] = member  # a second row for her changes her, as a later import would
             created += 1
         elif _differs(member, row):
             member.kelurahan, member.role, member.name = row.kelurahan, row.role, row.name
@@ -208,6 +243,53 @@ def apply_import(
             progress()
     session.flush()
     return ImportResult(created=created, updated=updated, unchanged=unchanged)
+
+
+LOOKUP_CHUNK = 500  # phones per lookup
+
+
+def _existing(
+    session: Session, community_id: int, rows: list[MemberRow]
+) -> dict[tuple[str | None, str], Member]:
+    """The community's members with the rows' phones, by (phone, folded name): the key
+    :func:`storage.members.find_by_phone_and_name` looks up."""
+    phones = sorted({row.phone for row in rows})
+    found: dict[tuple[str | None, str], Member] = {}
+    for start in range(0, len(phones), LOOKUP_CHUNK):
+        chunk = phones[start : start + LOOKUP_CHUNK]
+        for known in session.exec(
+            select(Member).where(Member.community_id == community_id, col(Member.phone).in_(chunk))
+        ):
+            found[(known.phone, known.name_key)] = known
+    return found
+
+
+@dataclass(frozen=True)
+class ImportPreview:
+    """What :func:`apply_import` would do with these rows, nothing written: the new rows, the
+    rows that change a member (with her as she is now) and how many change nothing."""
+
+    created: list[MemberRow]
+    updated: list[tuple[MemberRow, Member]]
+    unchanged: int
+
+
+def preview_import(session: Session, community_id: int, rows: list[MemberRow]) -> ImportPreview:
+    """What :func:`apply_import` would do with these rows (the same lookup and comparison),
+    writing nothing."""
+    existing = _existing(session, community_id, rows)
+    created: list[MemberRow] = []
+    updated: list[tuple[MemberRow, Member]] = []
+    unchanged = 0
+    for row in rows:
+        member = existing.get((row.phone, name_key(row.name)))
+        if member is None:
+            created.append(row)
+        elif _differs(member, row):
+            updated.append((row, member))
+        else:
+            unchanged += 1
+    return ImportPreview(created=created, updated=updated, unchanged=unchanged)
 
 
 def _differs(member: Member, row: MemberRow) -> bool:
