@@ -143,6 +143,13 @@ def demo(
     for names in by_phone.values():
         if len(names) > 1:
             console.print(f"{' and '.join(names)} share a family phone on purpose.")
+    console.print(
+        "Staff console (/console/): log in with a staff member's phone, e.g. the coordinator "
+        "+6281200000002 or the treasurer +6281200000005; the code arrives in her chat "
+        "(in the browser simulator, or `/sebagai Rina` in the terminal).",
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
 SWITCH_COMMANDS = ("/sebagai", "/as")  # "/sebagai Siti", "/as 0812-0000-0003"

@@ -579,7 +579,7 @@ def test_a_file_of_almost_a_megabyte_goes_through_preview_and_confirm(
 
 
 def test_a_page_is_a_few_queries_with_limit_and_offset(db: Database, client: TestClient) -> None:
-    """Fast with 100,000 members (bench/console_members.py): one count, one page by LIMIT and
+    """Fast with 100,000 members (bench/console.py): one count, one page by LIMIT and
     OFFSET, one query for the page's chats, whatever the page."""
     from sqlalchemy import event
     from sqlalchemy.engine import Engine
