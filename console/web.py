@@ -8,6 +8,8 @@ templates under templates/<feature>/; this module only puts them together.
 from __future__ import annotations
 
 import inspect
+import threading
+import time
 from dataclasses import dataclass
 
 from fastapi import APIRouter, FastAPI, Request
@@ -30,7 +32,7 @@ from console.security import LANG_COOKIE, ConsoleError, Home, LoginRequired, Sta
 from console.templating import STATIC, render
 from storage import stats
 from storage.db import Database
-from storage.stats import default_period
+from storage.stats import Period, default_period
 from wlcc.i18n import LANGUAGES
 from wlcc.settings import Settings
 
@@ -65,9 +67,32 @@ def menu_for(staff: object) -> list[Section]:
     return [s for s in SECTIONS if s.action is None or can(s.action)]
 
 
+# The home page's pictures are kept this long (per database, community, role and language):
+# twelve months of aggregates over every complaint event take a while on a large database, and
+# a picture a minute old is as good as a new one.
+DASHBOARD_SECONDS = 60.0
+_dashboards: dict[tuple[str, int, str, str, str], tuple[float, list[Chart]]] = {}
+_dashboards_lock = threading.Lock()
+
+
 def dashboard(db: Database, settings: Settings, staff: Staff) -> list[Chart]:
     """The pictures of the home page, each only for the roles that may see its figures."""
     period = default_period(settings)
+    key = (str(db.engine.url), staff.community_id, staff.role, staff.t.lang, str(period.last_day))
+    now = time.monotonic()
+    with _dashboards_lock:
+        kept = _dashboards.get(key)
+    if kept is not None and now - kept[0] < DASHBOARD_SECONDS:
+        return kept[1]
+    charts = _draw_dashboard(db, period, staff)
+    with _dashboards_lock:
+        if len(_dashboards) > 100:  # roles x languages x communities: a handful in practice
+            _dashboards.clear()
+        _dashboards[key] = (now, charts)
+    return charts
+
+
+def _draw_dashboard(db: Database, period: Period, staff: Staff) -> list[Chart]:
     t, community = staff.t, staff.community_id
     charts: list[Chart] = []
     with db.transaction() as session:
