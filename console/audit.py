@@ -19,9 +19,9 @@ from sqlalchemy import ColumnElement, func, or_
 from sqlmodel import Session, col, select
 
 from bot.deps import DatabaseDep
+from console.menu import menu_for
 from console.security import Require, Staff, page_number
 from console.templating import render
-from console.web import menu_for
 from storage.models import AuditLog, Member
 from wlcc.formatting import DEFAULT_ZONE
 

@@ -29,9 +29,9 @@ from starlette.datastructures import FormData, UploadFile
 
 from bot.deps import DatabaseDep
 from bot.media import PHOTO_KINDS, sniff
+from console.menu import menu_for
 from console.security import ConsoleError, Form, Require, Staff, audit, field, page_number
 from console.templating import render
-from console.web import menu_for
 from storage.broadcasts import (
     CAPTION_LIMIT,
     TEXT_LIMIT,

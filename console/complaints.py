@@ -35,6 +35,7 @@ from starlette.datastructures import FormData
 
 from bot.deps import DatabaseDep, SettingsDep
 from bot.media import PHOTO_KINDS, VOICE_KINDS
+from console.menu import menu_for
 from console.security import (
     CHANNEL,
     ConsoleError,
@@ -45,8 +46,7 @@ from console.security import (
     page_number,
 )
 from console.security import field as form_field
-from console.templating import render
-from console.web import menu_for
+from console.templating import download, render
 from storage.complaints import (
     MAX_DESCRIPTION,
     Category,
@@ -314,15 +314,7 @@ def complaint_export(
         )
     audit(db, staff, "complaint.export", detail={"format": fmt, "tickets": found})
     name = f"keluhan-{today.isoformat()}.{fmt}"
-    return Response(
-        text,
-        media_type=EXPORT_TYPES[fmt],
-        headers={
-            "Content-Disposition": f'attachment; filename="{name}"',
-            "Cache-Control": "no-store",
-            "X-Content-Type-Options": "nosniff",
-        },
-    )
+    return download(text, name, EXPORT_TYPES[fmt])
 
 
 @router.get("/console/complaints/map", response_class=HTMLResponse)

@@ -16,9 +16,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import FormData
 
 from bot.deps import DatabaseDep
+from console.menu import menu_for
 from console.security import ConsoleError, Form, Require, Staff, audit
 from console.templating import render
-from console.web import menu_for
 from storage.help_requests import (
     HelpContact,
     HelpStatus,

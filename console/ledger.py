@@ -37,8 +37,9 @@ from starlette.datastructures import FormData
 
 from bot.deps import DatabaseDep, SettingsDep
 from console.charts import loans_chart, savings_chart
+from console.menu import menu_for
 from console.security import ConsoleError, Form, Require, Staff, audit, field, page_number
-from console.templating import render
+from console.templating import download, render
 from conversations.ledger import statement_document
 from storage import stats
 from storage.ledger import (
@@ -126,8 +127,6 @@ _DAY = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 def _page(
     request: Request, staff: Staff, template: str, *, status: int = 200, **context: Any
 ) -> HTMLResponse:
-    from console.web import menu_for  # console.web puts the feature routers together
-
     return render(
         request,
         f"ledger/{template}",
@@ -401,15 +400,7 @@ def report_download(
         detail={"from": str(first or ""), "to": str(last or ""), "members": len(found.members)},
     )
     name = f"wlcc-simpan-pinjam-{first or 'awal'}-{last or today}.csv"
-    return Response(
-        report_csv(found, overdue),
-        media_type="text/csv; charset=utf-8",
-        headers={
-            "Content-Disposition": f'attachment; filename="{name}"',
-            "Cache-Control": "no-store",
-            "X-Content-Type-Options": "nosniff",
-        },
-    )
+    return download(report_csv(found, overdue), name)
 
 
 # --- finding a member ---
@@ -656,15 +647,7 @@ def statement_download(
     data = statement_document(statement, member, Translator(member.language), utcnow())
     audit(db, staff, "ledger.statement", target=f"member:{member.id}", detail={"pdf": True})
     name = f"statement-{member.id}-{statement.first:%Y-%m}.pdf"
-    return Response(
-        data,
-        media_type="application/pdf",
-        headers={
-            "Content-Disposition": f'attachment; filename="{name}"',
-            "Cache-Control": "no-store",
-            "X-Content-Type-Options": "nosniff",
-        },
-    )
+    return download(data, name, "application/pdf")
 
 
 @router.get("/console/ledger/entries/{entry_id}", response_class=HTMLResponse)

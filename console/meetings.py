@@ -27,9 +27,10 @@ from starlette.datastructures import FormData
 
 from bot.deps import DatabaseDep, SettingsDep
 from console.charts import attendance_chart
+from console.menu import menu_for
 from console.security import ConsoleError, Form, Require, Staff, audit, page_number
 from console.security import field as form_field
-from console.templating import render
+from console.templating import download, render
 from conversations.meetings_new import MAX_SEATS
 from storage import stats
 from storage.broadcasts import kelurahan_options
@@ -343,8 +344,6 @@ def meetings_list(
 
 
 def _menu(staff: Staff) -> list[Any]:
-    from console.web import menu_for  # console.web gathers the routers, this one among them
-
     return menu_for(staff)
 
 
@@ -825,15 +824,7 @@ def attendance_file(meeting_id: str, staff: View, db: DatabaseDep) -> Response:
         meeting = _find(session, staff, meeting_id)
         text = attendance_csv(session, meeting)
     audit(db, staff, "meeting.attendance_export", target=f"meeting:{meeting.id}")
-    return Response(
-        text,
-        media_type="text/csv; charset=utf-8",
-        headers={
-            "Content-Disposition": f'attachment; filename="kehadiran-{meeting.id}.csv"',
-            "Cache-Control": "no-store",
-            "X-Content-Type-Options": "nosniff",
-        },
-    )
+    return download(text, f"kehadiran-{meeting.id}.csv")
 
 
 @router.post("/console/meetings/{meeting_id}/attendance", response_model=None)

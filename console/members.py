@@ -24,9 +24,9 @@ from sqlmodel import Session
 from starlette.datastructures import FormData, UploadFile
 
 from bot.deps import DatabaseDep
+from console.menu import menu_for
 from console.security import ConsoleError, Form, Require, Staff, audit, field, page_number
-from console.templating import render
-from console.web import menu_for
+from console.templating import download, render
 from conversations.approval import decide_registration
 from storage.member_import import (
     ImportFileError,
@@ -201,15 +201,7 @@ def export_csv(staff: ListStaff, db: DatabaseDep) -> Response:
     count = text.count("\n") - 1
     audit(db, staff, "member.export", target="members.csv", detail={"count": count})
     stamp = utcnow().strftime("%Y%m%d")
-    return Response(
-        text.encode("utf-8"),
-        media_type="text/csv; charset=utf-8",
-        headers={
-            "Content-Disposition": f'attachment; filename="anggota-{stamp}.csv"',
-            "Cache-Control": "no-store",
-            "X-Content-Type-Options": "nosniff",
-        },
-    )
+    return download(text.encode("utf-8"), f"anggota-{stamp}.csv")
 
 
 # --- the import ---------------------------------------------------------------------------

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from wlcc.formatting import format_date, format_datetime, format_money
@@ -66,3 +66,18 @@ def render(
         "style-src 'self'; script-src 'self'; frame-ancestors 'none'; form-action 'self'",
     )
     return response
+
+
+def download(
+    content: str | bytes, filename: str, media_type: str = "text/csv; charset=utf-8"
+) -> Response:
+    """A file to save (a CSV, a PDF): never cached, its type as given."""
+    return Response(
+        content,
+        media_type=media_type,
+        headers={
+            "Content-Disposition": f'attachment; filename="{filename}"',
+            "Cache-Control": "no-store",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )

@@ -10,7 +10,6 @@ from __future__ import annotations
 import inspect
 import threading
 import time
-from dataclasses import dataclass
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -19,7 +18,17 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from bot.deps import DatabaseDep, SettingsDep
-from console import login
+from console import (
+    audit,
+    broadcasts,
+    complaints,
+    help_requests,
+    ledger,
+    login,
+    meetings,
+    members,
+    simulator,
+)
 from console.charts import (
     Chart,
     attendance_chart,
@@ -28,6 +37,7 @@ from console.charts import (
     loans_chart,
     savings_chart,
 )
+from console.menu import menu_for
 from console.security import LANG_COOKIE, ConsoleError, Home, LoginRequired, Staff, translator
 from console.templating import STATIC, render
 from storage import stats
@@ -37,34 +47,6 @@ from wlcc.i18n import LANGUAGES
 from wlcc.settings import Settings
 
 router = APIRouter()
-
-
-@dataclass(frozen=True)
-class Section:
-    """One entry of the console's menu: shown to the roles that may do ``action``."""
-
-    href: str
-    label: str  # catalog key
-    action: str | None
-
-
-# The menu, in order. A section whose action a role may not do is not shown to it.
-SECTIONS: tuple[Section, ...] = (
-    Section("/console/members", "console.nav.members", "member.list"),
-    Section("/console/meetings", "console.nav.meetings", "meeting.attendees"),
-    Section("/console/ledger", "console.nav.ledger", "ledger.view"),
-    Section("/console/complaints", "console.nav.complaints", "complaint.triage"),
-    Section("/console/broadcasts", "console.nav.broadcasts", "broadcast.send"),
-    Section("/console/help", "console.nav.help", "safety.receive"),
-    Section("/console/audit", "console.nav.audit", "audit.view"),
-)
-
-
-def menu_for(staff: object) -> list[Section]:
-    can = getattr(staff, "can", None)
-    if can is None:
-        return []
-    return [s for s in SECTIONS if s.action is None or can(s.action)]
 
 
 # The home page's pictures are kept this long (per database, community, role and language):
@@ -193,19 +175,7 @@ def install(app: FastAPI) -> None:
 
 
 def feature_routers() -> list[APIRouter]:
-    """The feature pages' routers (each module adds its own menu section)."""
-    # Imported here: the feature modules import menu_for from this module.
-    from console import (
-        audit,
-        broadcasts,
-        complaints,
-        help_requests,
-        ledger,
-        meetings,
-        members,
-        simulator,
-    )
-
+    """The feature pages' routers (their menu sections are in console/menu.py)."""
     return [
         members.router,
         meetings.router,
