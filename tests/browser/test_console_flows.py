@@ -37,6 +37,20 @@ SITI_CHAT = 5011
 NewPage = Callable[..., Page]
 
 
+@pytest.fixture
+def live_settings(live_settings: Settings) -> Settings:
+    """For every test here: the simulator is on (its pages are served only then), its chat
+    answers at once, and the sender looks at running announcements often (it marks them
+    done)."""
+    return live_settings.model_copy(
+        update={
+            "wlcc_simulator": True,
+            "wlcc_simulator_rate_per_second": 0,
+            "wlcc_broadcast_progress_seconds": 0.2,
+        }
+    )
+
+
 def add_siti(live: Live, *, kelurahan: str = "19 Ilir") -> int:
     """Siti, a member whose chat is on Telegram (so what is sent to her arrives there)."""
     with live.db.transaction() as session:
@@ -189,19 +203,6 @@ def test_send_an_announcement_and_watch_it_reach_everyone(
 
 
 # --- 5. the simulator ---
-
-
-@pytest.fixture
-def live_settings(live_settings: Settings) -> Settings:
-    """The simulator is on (its pages are served only then), the chat's answers come fast, and
-    the sender looks at running announcements often (it marks them done)."""
-    return live_settings.model_copy(
-        update={
-            "wlcc_simulator": True,
-            "wlcc_simulator_rate_per_second": 0,
-            "wlcc_broadcast_progress_seconds": 0.2,
-        }
-    )
 
 
 @sqlite_only
