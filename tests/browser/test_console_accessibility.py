@@ -274,6 +274,10 @@ def test_every_console_page_is_accessible_on_a_phone_and_zoomed(
     check(coordinator, "an announcement's progress", progress)
     check(coordinator, "announcements", "/console/broadcasts")
     check(coordinator, "an unknown page", "/console/meetings/999999")
+    check(coordinator, "members", "/console/members")
+    check(coordinator, "pending members", "/console/members?status=pending")
+    check(coordinator, "a member", f"/console/members/{data.siti}")
+    check(coordinator, "the members import", "/console/members/import")
 
     treasurer = walk.screen("treasurer")
     check(treasurer, "home (treasurer)", "/console/")
@@ -297,7 +301,7 @@ def test_every_console_page_is_accessible_on_a_phone_and_zoomed(
     check(admin, "the audit log", "/console/audit")
     check(admin, "a new loan", f"/console/ledger/members/{data.siti}/loan")
 
-    assert walk.seen >= 30
+    assert walk.seen >= 34
     assert not walk.problems, "\n".join(walk.problems)
 
 

@@ -1,43 +1,21 @@
 """Importing members from a CSV file in the console, in Chromium, as a coordinator does it: a file
-with one bad line gets a report by line number and imports nothing; the corrected file imports
-every member.
-
-Written before the members pages were merged: skipped (with the reason) until the route
-/console/members/import exists, so it runs as soon as they land. It finds the form by what a
-person sees (the file field, the page's buttons) and checks the result in the database; if the
-pages name things differently, adjust the locators here.
+with one bad line gets a report by line number and imports nothing; the corrected file is shown
+first (what will be added) and imported once confirmed. Both pages pass axe.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 
 import pytest
-from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import Page, expect
 from sqlmodel import col, func, select
 
-from console.web import feature_routers
 from storage.models import Member
-from tests.browser.conftest import Live
+from tests.browser.conftest import AxeCheck, Live
 from tests.browser.console_pages import staff_page
 
-IMPORT_PATH = "/console/members/import"
-
-
-def _import_page_exists() -> bool:
-    return any(
-        getattr(route, "path", None) == IMPORT_PATH
-        for router in feature_routers()
-        for route in router.routes
-    )
-
-
 pytestmark = [
-    pytest.mark.skipif(
-        not _import_page_exists(),
-        reason=f"the members pages are not merged yet ({IMPORT_PATH} does not exist)",
-    ),
     # The import itself is storage/member_import.py, tested on both backends; the page once.
     pytest.mark.parametrize("database_url", ["sqlite"], indirect=True),
 ]
@@ -58,46 +36,31 @@ def imported(live: Live) -> int:
         )
 
 
-def file_field(page: Page) -> Locator:
-    labelled = page.get_by_label(re.compile(r"CSV|berkas|file", re.IGNORECASE))
-    field = labelled.and_(page.locator("input[type=file]"))
-    return field if field.count() else page.locator("main input[type=file]")
-
-
 def upload(page: Page, name: str, content: str) -> None:
-    field = file_field(page)
-    expect(field).to_have_count(1)
-    field.set_input_files({"name": name, "mimeType": "text/csv", "buffer": content.encode("utf-8")})
-    field.locator("xpath=ancestor::form").get_by_role("button").last.click()
-
-
-def confirm_if_asked(page: Page, live: Live, done: Callable[[], bool]) -> None:
-    """Some imports show what they will do and ask first: press the form's button until the
-    members are there (at most twice)."""
-    for _ in range(2):
-        if done():
-            return
-        buttons = page.locator("main form").get_by_role("button")
-        if not buttons.count():
-            return
-        buttons.first.click()
-        page.wait_for_load_state("load")
+    page.get_by_label("File CSV").set_input_files(
+        {"name": name, "mimeType": "text/csv", "buffer": content.encode("utf-8")}
+    )
+    page.get_by_role("button", name="Periksa file").click()
 
 
 def test_import_members_from_a_csv_file_line_by_line(
-    new_page: Callable[..., Page], live_server: Live
+    new_page: Callable[..., Page], live_server: Live, axe_check: AxeCheck
 ) -> None:
     page = staff_page(new_page, live_server, "coordinator")
     page.get_by_role("navigation", name="Menu").get_by_role("link", name="Anggota").click()
-    page.goto(IMPORT_PATH)  # a link on the members page, or its own page
+    page.get_by_role("link", name="Masukkan anggota dari file CSV").click()
 
     upload(page, "anggota-salah.csv", BAD)
-    report = page.locator("main")
-    expect(report).to_contain_text(re.compile(r"\b3\b"))  # the bad line, by its number
+    expect(page.locator("main")).to_contain_text("Ada 1 baris yang salah")
+    line_3 = page.get_by_role("row").filter(has=page.get_by_role("cell", name="3", exact=True))
+    expect(line_3).to_have_count(1)  # the bad line, by its number, with what is wrong
+    axe_check.assert_clean(page)
     assert imported(live_server) == 0, "a file with a bad line imported something"
 
-    page.goto(IMPORT_PATH)
     upload(page, "anggota.csv", GOOD)
-    confirm_if_asked(page, live_server, lambda: imported(live_server) == 2)
+    expect(page.locator("main")).to_contain_text("2 anggota baru")
+    assert imported(live_server) == 0, "the check alone imported something"
+    axe_check.assert_clean(page)
+    page.get_by_role("button", name="Simpan 2 perubahan").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Anggota sudah dimasukkan")
     assert imported(live_server) == 2
-    expect(page.locator("main")).to_contain_text("2")
