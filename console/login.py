@@ -12,6 +12,7 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
 from bot.deps import DatabaseDep
@@ -162,9 +163,20 @@ def _staff_for(
     return phone, members
 
 
+# The login routes read the form on the event loop, then do the database work and the hashing
+# (argon2 takes a good fraction of a second of CPU) in a worker thread, so the webhooks are not
+# held up meanwhile.
+
+
 @router.post("/console/login/code-request", response_class=HTMLResponse)
 async def send_code(request: Request, db: DatabaseDep) -> HTMLResponse:
     t, values = await _login_form(request)
+    return await run_in_threadpool(_send_code, request, db, t, values)
+
+
+def _send_code(
+    request: Request, db: Database, t: Translator, values: dict[str, str]
+) -> HTMLResponse:
     found = _staff_for(db, request, t, values, "phone")
     if isinstance(found, HTMLResponse):
         return found
@@ -250,6 +262,10 @@ def _refused(
 @router.post("/console/login/code")
 async def login_with_code(request: Request, db: DatabaseDep) -> Response:
     t, values = await _login_form(request)
+    return await run_in_threadpool(_with_code, request, db, t, values)
+
+
+def _with_code(request: Request, db: Database, t: Translator, values: dict[str, str]) -> Response:
     found = _staff_for(db, request, t, values, "code")
     if isinstance(found, HTMLResponse):
         return found
@@ -264,6 +280,12 @@ async def login_with_code(request: Request, db: DatabaseDep) -> Response:
 @router.post("/console/login/password")
 async def login_with_password(request: Request, db: DatabaseDep) -> Response:
     t, values = await _login_form(request)
+    return await run_in_threadpool(_with_password, request, db, t, values)
+
+
+def _with_password(
+    request: Request, db: Database, t: Translator, values: dict[str, str]
+) -> Response:
     found = _staff_for(db, request, t, values, "password")
     if isinstance(found, HTMLResponse):
         return found

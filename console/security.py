@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
 from bot.deps import DatabaseDep
@@ -153,6 +154,10 @@ class Require:
         return f"Require({self.action!r})"
 
     async def __call__(self, request: Request, db: DatabaseDep) -> Staff:
+        # The session lookup is a database query: in a worker thread, off the event loop.
+        return await run_in_threadpool(self.check, request, db)
+
+    def check(self, request: Request, db: Database) -> Staff:
         staff = _staff(request, db)
         if self.action is not None and not staff.can(self.action):
             audit(db, staff, self.action, allowed=False, target=request.url.path[:128])
@@ -189,7 +194,9 @@ class Form:
         form = await read_form(request)
         given = form.get("csrf")
         if not csrf_matches(staff.csrf, given if isinstance(given, str) else None):
-            audit(db, staff, "console.csrf", allowed=False, target=request.url.path[:128])
+            await run_in_threadpool(
+                audit, db, staff, "console.csrf", allowed=False, target=request.url.path[:128]
+            )
             raise ConsoleError(403, "console.error.csrf")
         return staff, form
 
