@@ -39,7 +39,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.scratch import add_database_options, run_on_each  # noqa: E402
+from bench.scratch import add_database_options, analyze, run_on_each  # noqa: E402
 
 CATEGORIES = ("leak", "excavation", "dirty", "smell", "other")
 KELURAHAN = ("19 Ilir", "23 Ilir", "24 Ilir")
@@ -115,8 +115,7 @@ def prepare(url: str, count: int) -> tuple[list[int], float]:
             false = "0" if db.dialect == "sqlite" else "false"
             session.execute(text(_EVENTS_SQL.format(false=false)))
         with db.engine.connect() as conn:
-            conn.execute(text("ANALYZE complaint, complaint_event"))  # its own tables only
-            conn.commit()
+            analyze(conn, ("complaint", "complaint_event"))
         with db.engine.connect() as conn:
             ids = [int(r[0]) for r in conn.execute(text("SELECT id FROM complaint"))]
         return ids, time.perf_counter() - started

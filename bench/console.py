@@ -33,7 +33,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench.complaints import _EVENTS_SQL, _tickets_sql, _timed  # noqa: E402
-from bench.scratch import add_database_options, run_on_each  # noqa: E402
+from bench.scratch import add_database_options, analyze, run_on_each  # noqa: E402
 
 TARGET_MS = 300.0
 
@@ -94,10 +94,7 @@ def prepare(url: str, members: int, tickets: int) -> None:
             session.execute(text(_tickets_sql(db.dialect, tickets)))
             session.execute(text(_EVENTS_SQL.format(false=false)))
         with db.engine.connect() as conn:
-            # Its own tables only: a bare ANALYZE on PostgreSQL visits every schema's tables
-            # (and can deadlock with a test run's TRUNCATE on the same server).
-            conn.execute(text("ANALYZE member, identity, complaint, complaint_event"))
-            conn.commit()
+            analyze(conn, ("member", "identity", "complaint", "complaint_event"))
     finally:
         db.dispose()
 

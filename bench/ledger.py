@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.scratch import add_database_options, run_on_each  # noqa: E402
+from bench.scratch import add_database_options, analyze, run_on_each  # noqa: E402
 
 MADE = "2026-01-01 00:00:00"
 
@@ -123,8 +123,7 @@ def prepare(url: str, members: int, per_member: int) -> tuple[list[int], dict[st
             session.execute(text(_CACHE_SQL))
             seconds["cache"] = time.perf_counter() - step
         with db.engine.connect() as conn:  # statistics, as autovacuum would gather them
-            conn.execute(text("ANALYZE member, ledger_entry, ledger_balance"))  # its own only
-            conn.commit()
+            analyze(conn, ("member", "ledger_entry", "ledger_balance"))
         with db.engine.connect() as conn:
             ids = [int(r[0]) for r in conn.execute(text("SELECT id FROM member ORDER BY id"))]
         seconds["total"] = time.perf_counter() - started

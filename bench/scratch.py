@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import Connection, create_engine, text
 
 from storage.db import normalize_url
 
@@ -39,6 +39,18 @@ def scratch_database(url: str | None, workdir: Path, *, keep: bool = False) -> I
             with admin.begin() as conn:
                 conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
         admin.dispose()
+
+
+def analyze(conn: Connection, tables: tuple[str, ...]) -> None:
+    """Gather the statistics of the benchmark's own tables, as autovacuum would. On PostgreSQL
+    only those (a bare ANALYZE visits every schema's tables, and can deadlock with a test run's
+    TRUNCATE on the same server); SQLite takes one table at a time, and its file is the
+    benchmark's own, so all of it."""
+    if conn.dialect.name == "sqlite":
+        conn.execute(text("ANALYZE"))
+    else:
+        conn.execute(text(f"ANALYZE {', '.join(tables)}"))
+    conn.commit()
 
 
 def add_database_options(parser: argparse.ArgumentParser) -> None:
