@@ -13,7 +13,6 @@ import sys
 from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
-from zoneinfo import ZoneInfo
 
 import typer
 
@@ -59,12 +58,6 @@ def _ticket(session: Session, community_id: int, code: str) -> Complaint:
     return found
 
 
-def _today(zone: ZoneInfo) -> date:
-    from wlcc.formatting import utcnow
-
-    return utcnow().astimezone(zone).date()
-
-
 @complaints_app.command("list")
 def list_(
     kelurahan: Annotated[str | None, typer.Option(help="Only this kelurahan.")] = None,
@@ -84,9 +77,10 @@ def list_(
     from storage.complaints import Status
     from storage.complaints_escalation import deadline
     from storage.complaints_export import Filters, tickets
+    from wlcc.formatting import local_today
 
     settings = settings_or_exit()
-    today = _today(settings.timezone)
+    today = local_today(settings.timezone)
     with _session(settings) as session:
         filters = Filters(
             community_id=_community_id(session, community),
@@ -155,10 +149,11 @@ def show(
     from storage.audit import record_audit
     from storage.complaints import events, photos
     from storage.complaints_escalation import deadline
+    from wlcc.formatting import local_today
 
     settings = settings_or_exit()
     zone = settings.timezone
-    today = _today(zone)
+    today = local_today(zone)
 
     def when(moment: datetime | None) -> str:
         return "-" if moment is None else moment.astimezone(zone).strftime("%Y-%m-%d %H:%M")
@@ -319,6 +314,7 @@ def export(
     from storage.audit import record_audit
     from storage.complaints_export import Filters
     from storage.complaints_export import export as make_export
+    from wlcc.formatting import local_today
 
     settings = settings_or_exit()
     fmt = fmt.strip().lower()
@@ -336,7 +332,7 @@ def export(
         )
         try:
             text, count = make_export(
-                session, filters, settings, fmt=fmt, today=_today(settings.timezone)
+                session, filters, settings, fmt=fmt, today=local_today(settings.timezone)
             )
         except ValueError as exc:
             raise fail(f"{exc}.", 2) from None

@@ -236,10 +236,10 @@ def schedule_command(
     from rich.table import Table
 
     from storage.loans import format_rate, loans_of, schedule
-    from wlcc.formatting import to_local, utcnow
+    from wlcc.formatting import local_today
 
     settings = settings_or_exit()
-    today = to_local(utcnow(), settings.timezone).date()
+    today = local_today(settings.timezone)
     with _session(settings) as session:
         community_id = _community_id(session, community)
         member = member_by_phone(session, community_id, phone, name)

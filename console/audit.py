@@ -20,7 +20,7 @@ from sqlmodel import Session, col, select
 
 from bot.deps import DatabaseDep
 from console.menu import menu_for
-from console.security import Require, Staff, page_number
+from console.security import Require, Staff, page_number, pages_for
 from console.templating import render
 from storage.models import AuditLog, Member
 from wlcc.formatting import DEFAULT_ZONE
@@ -168,7 +168,7 @@ def audit_log(
             total = int(
                 session.exec(select(func.count()).select_from(AuditLog).where(*where)).one()
             )
-            pages = max(1, -(-total // PER_PAGE))
+            pages = pages_for(total, PER_PAGE)
             number = page_number(page, pages)
             names = dict(actors)
             rows = session.exec(

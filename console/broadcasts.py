@@ -30,7 +30,16 @@ from starlette.datastructures import FormData, UploadFile
 from bot.deps import DatabaseDep
 from bot.media import PHOTO_KINDS, sniff
 from console.menu import menu_for
-from console.security import ConsoleError, Form, Require, Staff, audit, field, page_number
+from console.security import (
+    ConsoleError,
+    Form,
+    Require,
+    Staff,
+    audit,
+    field,
+    page_number,
+    pages_for,
+)
 from console.templating import render
 from storage.broadcasts import (
     CAPTION_LIMIT,
@@ -300,7 +309,7 @@ def broadcast_list(
             .select_from(Broadcast)
             .where(Broadcast.community_id == staff.community_id)
         ).one()
-        pages = max(1, -(-int(total) // PER_PAGE))
+        pages = pages_for(int(total), PER_PAGE)
         number = page_number(page, pages)
         rows = list(
             session.exec(

@@ -22,7 +22,6 @@ Requests for help (the help path) are another table, which nothing here reads.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Annotated, Any
@@ -44,6 +43,7 @@ from console.security import (
     Staff,
     audit,
     page_number,
+    pages_for,
 )
 from console.security import field as form_field
 from console.templating import download, render
@@ -77,7 +77,7 @@ from storage.complaints_export import (
 )
 from storage.db import Database
 from storage.models import MediaFile, Member
-from wlcc.formatting import to_local, utcnow
+from wlcc.formatting import local_today, to_local
 from wlcc.i18n import Translator
 from wlcc.settings import Settings
 
@@ -208,10 +208,6 @@ def read_query(params: Any, known_kelurahan: list[str]) -> Query:
     )
 
 
-def _today(settings: Settings) -> date:
-    return utcnow().astimezone(settings.timezone).date()
-
-
 @dataclass(frozen=True)
 class Row:
     """One ticket in the list."""
@@ -238,7 +234,7 @@ def _listing(
     known = kelurahan_names(session, staff.community_id)
     query = read_query(params, known)
     total = count(session, query.filters(staff.community_id, today), settings)
-    pages = max(1, math.ceil(total / PAGE_SIZE))
+    pages = pages_for(total, PAGE_SIZE)
     page = page_number(query.page_raw, pages)
     found = tickets(
         session,
@@ -290,7 +286,7 @@ def _list_context(staff: Staff, listing: Listing, path: str) -> dict[str, Any]:
 def complaint_list(
     request: Request, staff: Triage, db: DatabaseDep, settings: SettingsDep
 ) -> HTMLResponse:
-    today = _today(settings)
+    today = local_today(settings.timezone)
     with db.transaction() as session:
         listing = _listing(session, staff, settings, request.query_params, today)
     context = _list_context(staff, listing, "/console/complaints")
@@ -306,7 +302,7 @@ def complaint_export(
     fmt = (request.query_params.get("format") or "").strip().lower()
     if fmt not in EXPORT_TYPES:
         raise ConsoleError(422, "console.complaints.error.bad_format")
-    today = _today(settings)
+    today = local_today(settings.timezone)
     with db.transaction() as session:
         query = read_query(request.query_params, kelurahan_names(session, staff.community_id))
         text, found = export(
@@ -323,7 +319,7 @@ def complaint_map(
 ) -> HTMLResponse:
     """The listed tickets' pins on a map (loaded by complaints_map.js from map.json), and the
     same tickets in a table beside it: for screen readers, and when the tiles cannot load."""
-    today = _today(settings)
+    today = local_today(settings.timezone)
     with db.transaction() as session:
         listing = _listing(session, staff, settings, request.query_params, today)
     context = _list_context(staff, listing, "/console/complaints/map")
@@ -336,7 +332,7 @@ def complaint_map_points(
 ) -> JSONResponse:
     """The pins of the listed tickets, at most :data:`MAP_LIMIT` (in the list's order): the
     code, category, status and position; no description, address or reporter."""
-    today = _today(settings)
+    today = local_today(settings.timezone)
     t = staff.t
     with db.transaction() as session:
         query = read_query(request.query_params, kelurahan_names(session, staff.community_id))
@@ -460,7 +456,7 @@ def _ticket_page(
     values: dict[str, str] | None = None,
 ) -> HTMLResponse:
     t = staff.t
-    today = _today(settings)
+    today = local_today(settings.timezone)
     with db.transaction() as session:
         complaint = _find(session, staff, code)
         photos, voice = _media(session, complaint)

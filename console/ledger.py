@@ -21,7 +21,6 @@ reversal needs no token: an entry is reversed at most once (storage/ledger.py).
 
 from __future__ import annotations
 
-import math
 import re
 import secrets
 from collections.abc import Sequence
@@ -38,7 +37,16 @@ from starlette.datastructures import FormData
 from bot.deps import DatabaseDep, SettingsDep
 from console.charts import loans_chart, savings_chart
 from console.menu import menu_for
-from console.security import ConsoleError, Form, Require, Staff, audit, field, page_number
+from console.security import (
+    ConsoleError,
+    Form,
+    Require,
+    Staff,
+    audit,
+    field,
+    page_number,
+    pages_for,
+)
 from console.templating import download, render
 from conversations.ledger import statement_document
 from storage import stats
@@ -99,7 +107,13 @@ from storage.loans import (
 from storage.members import find_by_name, get_member
 from storage.models import Member, MemberStatus
 from storage.stats import default_period
-from wlcc.formatting import format_date, format_datetime, format_money, to_local, utcnow
+from wlcc.formatting import (
+    format_date,
+    format_datetime,
+    format_money,
+    local_today,
+    utcnow,
+)
 from wlcc.i18n import Translator
 from wlcc.money import AmountError, parse_amount
 from wlcc.phones import to_e164
@@ -135,10 +149,6 @@ def _page(
         sections=menu_for(staff),
         **context,
     )
-
-
-def _today(settings: Settings) -> date:
-    return to_local(utcnow(), settings.timezone).date()
 
 
 def _member(session: Session, staff: Staff, member_id: int) -> Member:
@@ -251,10 +261,6 @@ def _rows(session: Session, t: Translator, entries: Sequence[LedgerEntry]) -> li
     ]
 
 
-def _pages(total: int) -> int:
-    return max(1, math.ceil(total / PER_PAGE))
-
-
 # --- the overview ---
 
 
@@ -334,7 +340,7 @@ def _check_lines(session: Session, t: Translator, community_id: int) -> tuple[li
 @router.get("/console/ledger", response_class=HTMLResponse)
 def overview(request: Request, staff: View, db: DatabaseDep, settings: SettingsDep) -> HTMLResponse:
     t = staff.t
-    today = _today(settings)
+    today = local_today(settings.timezone)
     with db.transaction() as session:
         found = report(session, community_id=staff.community_id)
         overdue = overdue_by_member(session, staff.community_id, today)
@@ -388,7 +394,7 @@ def report_download(
     first, last = _day(start), _day(end)
     if first is not None and last is not None and first > last:
         raise ConsoleError(422, "console.ledger.bad_period")
-    today = _today(settings)
+    today = local_today(settings.timezone)
     with db.transaction() as session:
         found = report(session, community_id=staff.community_id, start=first, end=last)
         overdue = overdue_by_member(session, staff.community_id, today)
@@ -428,7 +434,7 @@ def member_search(
                     found = ledger_members_on_phone(session, staff.community_id, phone)
             else:
                 found = find_by_name(session, staff.community_id, query)
-    pages = _pages(len(found))
+    pages = pages_for(len(found), PER_PAGE)
     number = page_number(page, pages)
     shown = found[(number - 1) * PER_PAGE : number * PER_PAGE]
 
@@ -531,12 +537,12 @@ def member_page(
     page: Annotated[str | None, Query(max_length=10)] = None,
 ) -> HTMLResponse:
     t = staff.t
-    today = _today(settings)
+    today = local_today(settings.timezone)
     with db.transaction() as session:
         member = _member(session, staff, member_id)
         assert member.id is not None
         found = balances(session, member.id)
-        pages = _pages(count_entries(session, member.id))
+        pages = pages_for(count_entries(session, member.id), PER_PAGE)
         number = page_number(page, pages)
         rows = _rows(
             session, t, last_entries(session, member.id, PER_PAGE, (number - 1) * PER_PAGE)
@@ -590,7 +596,7 @@ def _statement(
     with db.transaction() as session:
         member = _member(session, staff, member_id)
         assert member.id is not None
-        first, last = _month(month, _today(settings))
+        first, last = _month(month, local_today(settings.timezone))
         return member, build_statement(session, member.id, first, last)
 
 
@@ -630,7 +636,9 @@ def statement_page(
         rows=rows,
         pdf_url=f"{base}.pdf?month={first:%Y-%m}",
         previous_url=f"{base}?month={previous:%Y-%m}",
-        next_url=f"{base}?month={following:%Y-%m}" if following <= _today(settings) else None,
+        next_url=f"{base}?month={following:%Y-%m}"
+        if following <= local_today(settings.timezone)
+        else None,
     )
 
 
@@ -1344,7 +1352,9 @@ def repay_form(
     with db.transaction() as session:
         member = _recordable(session, staff, member_id)
         chosen = _open_loan_of(session, staff, member, loan) if loan else None
-        return _repay_form(request, staff, session, member, _today(settings), loan=chosen)
+        return _repay_form(
+            request, staff, session, member, local_today(settings.timezone), loan=chosen
+        )
 
 
 @router.post("/console/ledger/members/{member_id}/repay", response_class=HTMLResponse)
@@ -1354,7 +1364,7 @@ def repay_check(
     staff, form = posted
     t = staff.t
     values = _repay_values(form)
-    today = _today(settings)
+    today = local_today(settings.timezone)
     with db.transaction() as session:
         member = _recordable(session, staff, member_id)
         loan = _open_loan_of(session, staff, member, values["loan"])
@@ -1405,7 +1415,7 @@ def repay_confirm(
     values = _repay_values(form)
     key = f"{KEY_PREFIX}{values['token']}"
     keys = (f"{key}:{LedgerKind.BUNGA}", f"{key}:{LedgerKind.PINJAMAN}")  # as repay() makes them
-    today = _today(settings)
+    today = local_today(settings.timezone)
     refused: LedgerRefused | None = None
     with db.transaction() as session:
         member = _recordable(session, staff, member_id)
@@ -1613,7 +1623,7 @@ def loan_form(
 ) -> HTMLResponse:
     with db.transaction() as session:
         member = _lendable(session, staff, member_id)
-        return _loan_form(request, staff, session, member, _today(settings), settings)
+        return _loan_form(request, staff, session, member, local_today(settings.timezone), settings)
 
 
 @router.post("/console/ledger/members/{member_id}/loan", response_class=HTMLResponse)
@@ -1623,7 +1633,7 @@ def loan_check(
     staff, form = posted
     t = staff.t
     values = _loan_values(form)
-    today = _today(settings)
+    today = local_today(settings.timezone)
     with db.transaction() as session:
         member = _lendable(session, staff, member_id)
         if field(form, "step", 20) == "change":
@@ -1680,7 +1690,7 @@ def loan_confirm(
     t = staff.t
     values = _loan_values(form)
     key = f"{KEY_PREFIX}{values['token']}"
-    today = _today(settings)
+    today = local_today(settings.timezone)
     refused: LedgerRefused | None = None
     with db.transaction() as session:
         member = _lendable(session, staff, member_id)

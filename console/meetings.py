@@ -14,7 +14,6 @@ a meeting a voted theme.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
@@ -28,7 +27,7 @@ from starlette.datastructures import FormData
 from bot.deps import DatabaseDep, SettingsDep
 from console.charts import attendance_chart
 from console.menu import menu_for
-from console.security import ConsoleError, Form, Require, Staff, audit, page_number
+from console.security import ConsoleError, Form, Require, Staff, audit, page_number, pages_for
 from console.security import field as form_field
 from console.templating import download, render
 from conversations.meetings_new import MAX_SEATS
@@ -134,10 +133,6 @@ def _find(session: Session, staff: Staff, raw: str) -> Meeting:
     if meeting is None:
         raise ConsoleError(404, "console.meetings.error.no_such_meeting")
     return meeting
-
-
-def _pages(total: int, size: int) -> int:
-    return max(1, math.ceil(total / size))
 
 
 def _count(raw: str | None) -> int:
@@ -296,10 +291,12 @@ def meetings_list(
     t = staff.t
     made_rule: dict[str, Any] | None = None
     with db.transaction() as session:
-        coming_pages = _pages(
+        coming_pages = pages_for(
             count_meetings(session, staff.community_id, now, past=False), PAGE_SIZE
         )
-        past_pages = _pages(count_meetings(session, staff.community_id, now, past=True), PAGE_SIZE)
+        past_pages = pages_for(
+            count_meetings(session, staff.community_id, now, past=True), PAGE_SIZE
+        )
         coming_page = page_number(page, coming_pages)
         past_page = page_number(past, past_pages)
         coming = meetings_page(
@@ -720,7 +717,7 @@ def _detail(
         people = attendance_rows(session, meeting)
         present = sum(1 for _, _, came in people if came is not None)
         chosen = [p for p in people if group is None or _group(p[1]) == group]
-        pages = _pages(len(chosen), PEOPLE_PAGE)
+        pages = pages_for(len(chosen), PEOPLE_PAGE)
         at = page_number(page, pages)
         shown = [
             {

@@ -25,7 +25,16 @@ from starlette.datastructures import FormData, UploadFile
 
 from bot.deps import DatabaseDep
 from console.menu import menu_for
-from console.security import ConsoleError, Form, Require, Staff, audit, field, page_number
+from console.security import (
+    ConsoleError,
+    Form,
+    Require,
+    Staff,
+    audit,
+    field,
+    page_number,
+    pages_for,
+)
 from console.templating import download, render
 from conversations.approval import decide_registration
 from storage.member_import import (
@@ -41,7 +50,6 @@ from storage.member_search import (
     MemberFilter,
     count_members,
     kelurahan_choices,
-    pages_for,
     pending_count,
     search_members,
 )
@@ -151,7 +159,7 @@ def member_list(request: Request, staff: ListStaff, db: DatabaseDep) -> HTMLResp
         if kelurahan and kelurahan not in places:
             raise ConsoleError(404, "console.error.no_such_page")
         total = count_members(session, staff.community_id, wanted)
-        pages = pages_for(total)
+        pages = pages_for(total, PAGE_SIZE)
         page = page_number(query.get("page"), pages)
         found = search_members(session, staff.community_id, wanted, page=page, total=total)
         waiting = pending_count(session, staff.community_id)

@@ -219,6 +219,11 @@ def field(form: FormData, name: str, limit: int = 2000) -> str:
     return value.strip()
 
 
+def pages_for(total: int, per_page: int) -> int:
+    """How many pages ``total`` rows fill, ``per_page`` a page: at least one (an empty list)."""
+    return max(1, -(-total // per_page))
+
+
 def page_number(raw: str | None, pages: int) -> int:
     """A ?page= value: 1 when absent, 404 when not a number or past the last page."""
     if raw is None or raw == "":

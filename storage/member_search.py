@@ -109,10 +109,6 @@ def search_members(
     )
 
 
-def pages_for(total: int) -> int:
-    return max(1, -(-total // PAGE_SIZE))
-
-
 def channels_of(session: Session, community_id: int, phones: list[str]) -> dict[str, list[str]]:
     """phone -> the channels (sorted, each once) of the chats linked to it."""
     found: dict[str, set[str]] = defaultdict(set)

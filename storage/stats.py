@@ -57,7 +57,7 @@ from storage.complaints import Complaint, ComplaintEvent, Status
 from storage.ledger import EntryAction, LedgerEntry, LedgerKind
 from storage.loans import Loan, LoanInstallment, LoanStatus
 from storage.meetings import Answer, Attendance, Meeting, MeetingStatus, Rsvp, aware
-from wlcc.formatting import DEFAULT_ZONE, to_local, utcnow
+from wlcc.formatting import DEFAULT_ZONE, local_today
 from wlcc.settings import Settings, SettingsError, get_settings
 
 DEFAULT_MONTHS = 12
@@ -148,7 +148,7 @@ def last_months(
     """The ``count`` months up to and including today's (local)."""
     if count < 1:
         raise ValueError("a period has at least one month")
-    today = today or to_local(utcnow(), zone).date()
+    today = today or local_today(zone)
     current = Month.of(today)
     return Period(tuple(current.shift(k - count + 1) for k in range(count)), today, zone)
 
@@ -157,7 +157,7 @@ def months_between(
     first: date, last: date, *, today: date | None = None, zone: ZoneInfo = DEFAULT_ZONE
 ) -> Period:
     """The months from ``first``'s to ``last``'s (both included; cut at today's month)."""
-    today = today or to_local(utcnow(), zone).date()
+    today = today or local_today(zone)
     end = min(Month.of(last), Month.of(today))
     start = Month.of(first)
     if start > end:

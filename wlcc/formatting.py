@@ -54,6 +54,11 @@ def to_local(moment: datetime, zone: ZoneInfo = DEFAULT_ZONE) -> datetime:
     return moment.astimezone(zone)
 
 
+def local_today(zone: ZoneInfo = DEFAULT_ZONE) -> date:
+    """Today's date where ``zone`` is (WLCC_TIMEZONE): not the server's, not UTC's."""
+    return to_local(utcnow(), zone).date()
+
+
 def format_datetime(
     moment: datetime, lang: str | None = "id", zone: ZoneInfo = DEFAULT_ZONE
 ) -> str:
