@@ -12,6 +12,7 @@ import threading
 import time
 
 from fastapi import APIRouter, FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -169,9 +170,7 @@ def install(app: FastAPI) -> None:
                 exc.status_code, "console.error.invalid"
             )
             return error_page(request, exc.status_code, key)
-        return JSONResponse(
-            {"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers
-        )
+        return await http_exception_handler(request, exc)  # FastAPI's own, elsewhere
 
 
 def feature_routers() -> list[APIRouter]:
