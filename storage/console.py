@@ -76,8 +76,7 @@ class ConsoleSession(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     token_hash: str = Field(max_length=64, unique=True)
-    member_id: int = Field(foreign_key="member.id", index=True)
-    community_id: int = Field(foreign_key="community.id")
+    member_id: int = Field(foreign_key="member.id", index=True)  # her community with her
     csrf_token: str = Field(max_length=64)
     method: str = Field(max_length=16)  # "code" or "password"
     created_at: datetime = Field(default_factory=utcnow)
@@ -259,7 +258,6 @@ def open_session(session: Session, member: Member, method: str, now: datetime) -
         ConsoleSession(
             token_hash=token_hash(token),
             member_id=member.id,
-            community_id=member.community_id,
             csrf_token=secrets.token_urlsafe(32),
             method=method,
             created_at=now,
