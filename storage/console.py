@@ -19,7 +19,7 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -27,6 +27,7 @@ from sqlalchemy import delete, func, or_
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from storage.models import Member, MemberStatus
+from storage.outbox import aware
 from storage.permissions import can
 from wlcc.formatting import utcnow
 
@@ -103,10 +104,6 @@ class ActiveSession:
     member: Member
     csrf_token: str
     expires_at: datetime
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def token_hash(token: str) -> str:
@@ -194,7 +191,7 @@ def use_code(session: Session, members: list[Member], code: str, now: datetime) 
         .order_by(col(ConsoleCode.id).desc())
     ).all()
     for row in live:
-        if _aware(row.expires_at) <= now or row.tries >= CODE_TRIES:
+        if aware(row.expires_at) <= now or row.tries >= CODE_TRIES:
             continue
         if code.isdigit() and len(code) == CODE_DIGITS and _matches(row.code_hash, code):
             row.used_at = now
@@ -278,15 +275,15 @@ def find_session(session: Session, token: str, now: datetime) -> ActiveSession |
     ).first()
     if row is None or row.ended_at is not None or row.id is None:
         return None
-    if _aware(row.expires_at) <= now or _aware(row.last_seen_at) + SESSION_IDLE <= now:
+    if aware(row.expires_at) <= now or aware(row.last_seen_at) + SESSION_IDLE <= now:
         return None
     member = session.get(Member, row.member_id)
     if member is None or not is_staff(member):
         return None
-    if now - _aware(row.last_seen_at) > timedelta(minutes=1):  # one write a minute at most
+    if now - aware(row.last_seen_at) > timedelta(minutes=1):  # one write a minute at most
         row.last_seen_at = now
         session.add(row)
-    return ActiveSession(row.id, member, row.csrf_token, _aware(row.expires_at))
+    return ActiveSession(row.id, member, row.csrf_token, aware(row.expires_at))
 
 
 def end_session(session: Session, session_id: int, now: datetime) -> None:
